@@ -1,0 +1,710 @@
+//! Configurations: plain structs with [`Default`], presets, validation and (with the `serde`
+//! feature) human-readable serialisation.
+//!
+//! A configuration is checked once, when the detector or state machine is built from it
+//! ([`PhiNormal::new`](crate::PhiNormal::new) and friends call `validate`); after that
+//! heartbeats and queries never fail. Every rule has its own [`ConfigError`] variant, which
+//! names the offending field.
+//!
+//! With the `serde` feature, durations are written as strings with a unit (`"250ms"`,
+//! `"1.5s"`), missing fields take their defaults, and unknown fields are rejected:
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use accrual::{Nanos, PhiNormalConfig};
+//!
+//! let cfg: PhiNormalConfig =
+//!     serde_json::from_str(r#"{ "window": 500, "min_std": "20ms" }"#).unwrap();
+//! assert_eq!(cfg.window, 500);
+//! assert_eq!(cfg.min_std, Nanos::from_millis(20));
+//! assert!(serde_json::from_str::<PhiNormalConfig>(r#"{ "windw": 5 }"#).is_err());
+//! # }
+//! ```
+
+use std::fmt;
+
+use crate::math::{MAX_INTERVAL_NS, MAX_WINDOW};
+use crate::time::Nanos;
+
+/// Why a configuration was rejected. One variant per rule; each names the field (as
+/// `config.field`, the field being the serde key).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A window must hold at least one sample.
+    EmptyWindow {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A window may hold at most [`MAX_WINDOW`](crate::math::MAX_WINDOW) samples.
+    WindowTooLarge {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest value allowed.
+        max: usize,
+    },
+    /// A count that must be at least one is zero.
+    ZeroCount {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A duration that must be positive is zero.
+    ZeroDuration {
+        /// The offending field.
+        field: &'static str,
+    },
+    /// A duration exceeds the longest interval the detectors can hold exactly
+    /// ([`MAX_INTERVAL_NS`](crate::math::MAX_INTERVAL_NS), about 104 days).
+    DurationTooLarge {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: Nanos,
+        /// The largest value allowed.
+        max: Nanos,
+    },
+    /// A number is NaN or infinite.
+    NotFinite {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A number that must be positive is zero or negative.
+    NotPositive {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A number that must not be negative is.
+    Negative {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// Two thresholds are in the wrong order: `lower` must not exceed `upper`.
+    InvertedThresholds {
+        /// The field that must be the smaller.
+        lower: &'static str,
+        /// Its value.
+        lower_value: f64,
+        /// The field that must be the larger.
+        upper: &'static str,
+        /// Its value.
+        upper_value: f64,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::EmptyWindow { field } => {
+                write!(f, "{field}: the window must hold at least one sample")
+            }
+            ConfigError::WindowTooLarge { field, value, max } => {
+                write!(f, "{field}: window of {value} exceeds the maximum of {max}")
+            }
+            ConfigError::ZeroCount { field } => write!(f, "{field}: must be at least 1"),
+            ConfigError::ZeroDuration { field } => write!(f, "{field}: must be longer than 0ns"),
+            ConfigError::DurationTooLarge { field, value, max } => {
+                write!(f, "{field}: {value} exceeds the maximum of {max}")
+            }
+            ConfigError::NotFinite { field, value } => {
+                write!(f, "{field}: must be a finite number, not {value}")
+            }
+            ConfigError::NotPositive { field, value } => {
+                write!(f, "{field}: must be greater than 0, not {value}")
+            }
+            ConfigError::Negative { field, value } => {
+                write!(f, "{field}: must not be negative, not {value}")
+            }
+            ConfigError::InvertedThresholds {
+                lower,
+                lower_value,
+                upper,
+                upper_value,
+            } => write!(
+                f,
+                "{lower} ({lower_value}) must not exceed {upper} ({upper_value})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The longest duration a configuration accepts where it shapes a window (about 104 days).
+pub const MAX_DURATION: Nanos = Nanos(MAX_INTERVAL_NS);
+
+pub(crate) fn check_window(field: &'static str, value: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        Err(ConfigError::EmptyWindow { field })
+    } else if value > MAX_WINDOW {
+        Err(ConfigError::WindowTooLarge {
+            field,
+            value,
+            max: MAX_WINDOW,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_bounded(field: &'static str, value: Nanos) -> Result<(), ConfigError> {
+    if value > MAX_DURATION {
+        Err(ConfigError::DurationTooLarge {
+            field,
+            value,
+            max: MAX_DURATION,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_positive_duration(
+    field: &'static str,
+    value: Nanos,
+) -> Result<(), ConfigError> {
+    if value == Nanos::ZERO {
+        return Err(ConfigError::ZeroDuration { field });
+    }
+    check_bounded(field, value)
+}
+
+pub(crate) fn check_finite(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(ConfigError::NotFinite { field, value })
+    }
+}
+
+pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    check_finite(field, value)?;
+    if value > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::NotPositive { field, value })
+    }
+}
+
+pub(crate) fn check_non_negative(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    check_finite(field, value)?;
+    if value >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::Negative { field, value })
+    }
+}
+
+pub(crate) fn check_order(
+    lower: (&'static str, f64),
+    upper: (&'static str, f64),
+) -> Result<(), ConfigError> {
+    if lower.1 <= upper.1 {
+        Ok(())
+    } else {
+        Err(ConfigError::InvertedThresholds {
+            lower: lower.0,
+            lower_value: lower.1,
+            upper: upper.0,
+            upper_value: upper.1,
+        })
+    }
+}
+
+/// Network presets, for [`PhiNormalConfig::preset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Preset {
+    /// Same rack or same LAN: sub-millisecond delays, occasional scheduler spikes of a few ms.
+    Lan,
+    /// A busy datacenter: congestion episodes of tens of ms.
+    Datacenter,
+    /// Across a wide-area network: large, shifting delays and bursty loss.
+    Wan,
+}
+
+/// Which tail the φ-accrual detector assumes for inter-arrival times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Tail {
+    /// The exact normal tail, computed in log space (Hayashibara et al. 2004).
+    #[default]
+    Normal,
+    /// Akka/Pekko's logistic approximation `1/(1 + e^(y·(1.5976 + 0.070566·y²)))`, for users
+    /// migrating who want the same verdicts. It overstates φ in the tail (9.31 where the exact
+    /// value is 8).
+    Logistic,
+}
+
+/// Configuration of [`PhiNormal`](crate::PhiNormal), Hayashibara's φ-accrual detector.
+///
+/// φ after `t` of silence is `−log10 Q((t − μ − pause) / σ')`, where `μ` and `σ` are the mean
+/// and population standard deviation of the last `window` inter-arrival intervals and
+/// `σ' = max(σ, min_std, min_std_ratio·μ)`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | intervals remembered (1 ..= 2^20) |
+/// | `min_std` | `0ns` | floor on the standard deviation |
+/// | `min_std_ratio` | 0.0 | floor on the standard deviation, as a fraction of the mean |
+/// | `acceptable_pause` | `0ns` | silence added to the mean before φ starts to rise |
+/// | `first_interval` | `1s` | prior: the window starts with the two intervals `F ∓ ⌊F/4⌋` |
+/// | `tail` | `normal` | [`Tail::Normal`] (exact) or [`Tail::Logistic`] (Akka's) |
+///
+/// The defaults are those of the `phi-normal` family in the detection-quality spec, so that
+/// `PhiNormalConfig::default()` is the canonical detector; the [presets](Self::preset) are
+/// better starting points for real links. With `min_std = 0` a window of identical intervals
+/// has no spread: φ then jumps from 0 to [`PHI_MAX`](crate::math::PHI_MAX) at the rounded-down
+/// mean plus pause, exactly where the spec puts the deadline.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PhiNormalConfig {
+    /// How many inter-arrival intervals to remember.
+    pub window: usize,
+    /// Floor on the standard deviation.
+    pub min_std: Nanos,
+    /// Floor on the standard deviation as a fraction of the mean (0 for none).
+    pub min_std_ratio: f64,
+    /// Silence tolerated beyond the mean before φ starts to rise.
+    pub acceptable_pause: Nanos,
+    /// The prior interval before real intervals exist.
+    pub first_interval: Nanos,
+    /// The tail model.
+    pub tail: Tail,
+}
+
+impl Default for PhiNormalConfig {
+    fn default() -> Self {
+        PhiNormalConfig {
+            window: 1000,
+            min_std: Nanos::ZERO,
+            min_std_ratio: 0.0,
+            acceptable_pause: Nanos::ZERO,
+            first_interval: Nanos::from_secs(1),
+            tail: Tail::Normal,
+        }
+    }
+}
+
+impl PhiNormalConfig {
+    /// A preset for heartbeats sent every `interval` over the given kind of network.
+    ///
+    /// | preset | `min_std` | `min_std_ratio` | `acceptable_pause` | why |
+    /// |---|---|---|---|---|
+    /// | `Lan` | 2 ms | 0.05 | 0 | LAN jitter is microseconds, but scheduler spikes of a few ms are common; an unfloored σ of 50 µs would suspect on each |
+    /// | `Datacenter` | 10 ms | 0.10 | 0 | congestion episodes of tens of ms |
+    /// | `Wan` | 50 ms | 0.20 | `interval` | delay shifts of tens of ms and bursty loss: one lost heartbeat is not news |
+    ///
+    /// All use a window of 1000 and `first_interval = interval`.
+    ///
+    /// ```
+    /// use accrual::{Nanos, PhiNormalConfig, Preset};
+    ///
+    /// let cfg = PhiNormalConfig::preset(Preset::Wan, Nanos::from_secs(1));
+    /// assert_eq!(cfg.acceptable_pause, Nanos::from_secs(1));
+    /// assert!(cfg.validate().is_ok());
+    /// ```
+    pub fn preset(preset: Preset, interval: Nanos) -> Self {
+        let (min_std, min_std_ratio, acceptable_pause) = match preset {
+            Preset::Lan => (Nanos::from_millis(2), 0.05, Nanos::ZERO),
+            Preset::Datacenter => (Nanos::from_millis(10), 0.10, Nanos::ZERO),
+            Preset::Wan => (Nanos::from_millis(50), 0.20, interval),
+        };
+        PhiNormalConfig {
+            window: 1000,
+            min_std,
+            min_std_ratio,
+            acceptable_pause,
+            first_interval: interval,
+            tail: Tail::Normal,
+        }
+    }
+
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("phi_normal.window", self.window)?;
+        check_bounded("phi_normal.min_std", self.min_std)?;
+        check_non_negative("phi_normal.min_std_ratio", self.min_std_ratio)?;
+        check_bounded("phi_normal.acceptable_pause", self.acceptable_pause)?;
+        check_positive_duration("phi_normal.first_interval", self.first_interval)
+    }
+}
+
+/// Configuration of [`PhiExponential`](crate::PhiExponential), Cassandra's φ:
+/// `φ = t / (μ·ln 10)` after `t` of silence, `μ` the mean of the last `window` intervals.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | intervals remembered (1 ..= 2^20) |
+/// | `first_interval` | `1s` | prior: the window starts with this one interval |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PhiExponentialConfig {
+    /// How many inter-arrival intervals to remember.
+    pub window: usize,
+    /// The prior interval before real intervals exist.
+    pub first_interval: Nanos,
+}
+
+impl Default for PhiExponentialConfig {
+    fn default() -> Self {
+        PhiExponentialConfig {
+            window: 1000,
+            first_interval: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl PhiExponentialConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("phi_exp.window", self.window)?;
+        check_positive_duration("phi_exp.first_interval", self.first_interval)
+    }
+}
+
+/// Configuration of [`Chen`](crate::Chen), the estimator of Chen, Toueg and Aguilera (2002):
+/// the next heartbeat is expected at `EA = mean(A_i − η·s_i) + (s + 1)·η` over the last `window`
+/// arrivals, and the peer is suspected once `EA + alpha` passes.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | arrivals remembered (1 ..= 2^20) |
+/// | `interval` | `1s` | η, the sender's heartbeat interval |
+/// | `alpha` | `500ms` | α, the safety margin |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct ChenConfig {
+    /// How many arrivals to remember.
+    pub window: usize,
+    /// The sender's heartbeat interval η.
+    pub interval: Nanos,
+    /// The safety margin α.
+    pub alpha: Nanos,
+}
+
+impl Default for ChenConfig {
+    fn default() -> Self {
+        ChenConfig {
+            window: 1000,
+            interval: Nanos::from_secs(1),
+            alpha: Nanos::from_millis(500),
+        }
+    }
+}
+
+impl ChenConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("chen.window", self.window)?;
+        check_positive_duration("chen.interval", self.interval)?;
+        check_bounded("chen.alpha", self.alpha)
+    }
+}
+
+/// Configuration of [`Fixed`](crate::Fixed): suspect after `timeout` of silence.
+///
+/// | field | default |
+/// |---|---|
+/// | `timeout` | `1s` |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct FixedConfig {
+    /// The silence after which the peer is suspected.
+    pub timeout: Nanos,
+}
+
+impl Default for FixedConfig {
+    fn default() -> Self {
+        FixedConfig {
+            timeout: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl FixedConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_positive_duration("fixed.timeout", self.timeout)
+    }
+}
+
+/// Configuration of the [suspicion state machine](crate::Suspicion).
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `min_samples` | 1 | accepted heartbeats before the peer leaves `Unknown` |
+/// | `suspect_enter` | 8.0 | φ at which an alive peer becomes `Suspect` |
+/// | `suspect_leave` | 4.0 | φ below which a suspect peer is `Alive` again |
+/// | `dead_enter` | 16.0 | φ at which the peer becomes `Dead` |
+/// | `dead_leave` | 12.0 | φ below which a dead peer is only `Suspect` (when `revive`) |
+/// | `revive` | true | whether a `Dead` peer can come back; false makes `Dead` final |
+///
+/// Rules: every threshold finite and positive; `suspect_leave ≤ suspect_enter ≤ dead_enter`,
+/// `dead_leave ≤ dead_enter` and `suspect_leave ≤ dead_leave`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct SuspicionConfig {
+    /// Accepted heartbeats needed before the peer leaves `Unknown`.
+    pub min_samples: u64,
+    /// φ at which an alive peer becomes suspect.
+    pub suspect_enter: f64,
+    /// φ below which a suspect peer is alive again.
+    pub suspect_leave: f64,
+    /// φ at which the peer is declared dead.
+    pub dead_enter: f64,
+    /// φ below which a dead peer is only suspect again.
+    pub dead_leave: f64,
+    /// Whether a dead peer may come back.
+    pub revive: bool,
+}
+
+impl Default for SuspicionConfig {
+    fn default() -> Self {
+        SuspicionConfig {
+            min_samples: 1,
+            suspect_enter: 8.0,
+            suspect_leave: 4.0,
+            dead_enter: 16.0,
+            dead_leave: 12.0,
+            revive: true,
+        }
+    }
+}
+
+impl SuspicionConfig {
+    /// Checks every rule; [`Suspicion::new`](crate::Suspicion::new) calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.min_samples == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: "suspicion.min_samples",
+            });
+        }
+        let se = ("suspicion.suspect_enter", self.suspect_enter);
+        let sl = ("suspicion.suspect_leave", self.suspect_leave);
+        let de = ("suspicion.dead_enter", self.dead_enter);
+        let dl = ("suspicion.dead_leave", self.dead_leave);
+        for (field, value) in [se, sl, de, dl] {
+            check_positive(field, value)?;
+        }
+        check_order(sl, se)?;
+        check_order(se, de)?;
+        check_order(dl, de)?;
+        check_order(sl, dl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_presets_are_valid() {
+        assert_eq!(PhiNormalConfig::default().validate(), Ok(()));
+        for p in [Preset::Lan, Preset::Datacenter, Preset::Wan] {
+            assert_eq!(
+                PhiNormalConfig::preset(p, Nanos::from_millis(100)).validate(),
+                Ok(())
+            );
+        }
+        assert_eq!(PhiExponentialConfig::default().validate(), Ok(()));
+        assert_eq!(ChenConfig::default().validate(), Ok(()));
+        assert_eq!(FixedConfig::default().validate(), Ok(()));
+        assert_eq!(SuspicionConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let bad = PhiNormalConfig {
+            window: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::EmptyWindow {
+                field: "phi_normal.window"
+            })
+        );
+        let bad = PhiNormalConfig {
+            window: MAX_WINDOW + 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::WindowTooLarge {
+                field: "phi_normal.window",
+                ..
+            })
+        ));
+        let bad = PhiNormalConfig {
+            min_std_ratio: f64::NAN,
+            ..Default::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::NotFinite {
+                field: "phi_normal.min_std_ratio",
+                ..
+            })
+        ));
+        let bad = PhiNormalConfig {
+            min_std_ratio: -0.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::Negative {
+                field: "phi_normal.min_std_ratio",
+                value: -0.5
+            })
+        );
+        let bad = PhiNormalConfig {
+            first_interval: Nanos::ZERO,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::ZeroDuration {
+                field: "phi_normal.first_interval"
+            })
+        );
+        let bad = PhiNormalConfig {
+            acceptable_pause: Nanos::MAX,
+            ..Default::default()
+        };
+        assert!(matches!(
+            bad.validate(),
+            Err(ConfigError::DurationTooLarge {
+                field: "phi_normal.acceptable_pause",
+                ..
+            })
+        ));
+        let bad = FixedConfig {
+            timeout: Nanos::ZERO,
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::ZeroDuration {
+                field: "fixed.timeout"
+            })
+        );
+        let bad = ChenConfig {
+            interval: Nanos::ZERO,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::ZeroDuration {
+                field: "chen.interval"
+            })
+        );
+        let bad = PhiExponentialConfig {
+            window: 0,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(ConfigError::EmptyWindow {
+                field: "phi_exp.window"
+            })
+        );
+    }
+
+    #[test]
+    fn suspicion_rules() {
+        let base = SuspicionConfig::default();
+        let with = |f: &dyn Fn(&mut SuspicionConfig)| {
+            let mut c = base.clone();
+            f(&mut c);
+            c.validate()
+        };
+        assert_eq!(
+            with(&|c| c.min_samples = 0),
+            Err(ConfigError::ZeroCount {
+                field: "suspicion.min_samples"
+            })
+        );
+        assert_eq!(
+            with(&|c| c.suspect_enter = 0.0),
+            Err(ConfigError::NotPositive {
+                field: "suspicion.suspect_enter",
+                value: 0.0
+            })
+        );
+        assert!(matches!(
+            with(&|c| c.dead_leave = f64::INFINITY),
+            Err(ConfigError::NotFinite {
+                field: "suspicion.dead_leave",
+                ..
+            })
+        ));
+        assert_eq!(
+            with(&|c| c.suspect_leave = 9.0),
+            Err(ConfigError::InvertedThresholds {
+                lower: "suspicion.suspect_leave",
+                lower_value: 9.0,
+                upper: "suspicion.suspect_enter",
+                upper_value: 8.0
+            })
+        );
+        assert!(matches!(
+            with(&|c| c.dead_enter = 7.0),
+            Err(ConfigError::InvertedThresholds {
+                lower: "suspicion.suspect_enter",
+                upper: "suspicion.dead_enter",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&|c| c.dead_leave = 17.0),
+            Err(ConfigError::InvertedThresholds {
+                lower: "suspicion.dead_leave",
+                upper: "suspicion.dead_enter",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(&|c| c.dead_leave = 3.0),
+            Err(ConfigError::InvertedThresholds {
+                lower: "suspicion.suspect_leave",
+                upper: "suspicion.dead_leave",
+                ..
+            })
+        ));
+    }
+}

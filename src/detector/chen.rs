@@ -1,0 +1,141 @@
+use crate::config::{ChenConfig, ConfigError};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, step_phi};
+use crate::time::Nanos;
+
+/// Each remembered `A_i − η·s_i` is clamped to ±2^100 ns so that the sum over the largest
+/// window stays exact in 128 bits whatever sequence numbers a sender makes up.
+const NORMALISED_CAP: i128 = 1 << 100;
+
+/// The failure detector of Chen, Toueg and Aguilera (2002): the next heartbeat, number `s + 1`,
+/// is expected at `EA = mean(A_i − η·s_i) + (s + 1)·η` over the last `window` accepted arrivals
+/// (`A_i` received with sequence number `s_i`, `η` the sending interval), and the peer is
+/// suspected once `EA + α` has passed.
+///
+/// It is a binary detector: φ is 0 until the deadline and [`PHI_MAX`](crate::math::PHI_MAX)
+/// after it, whatever the threshold. The estimate is computed in exact integer arithmetic
+/// (rounded down once, at the end). Lost heartbeats are accounted for by the sequence numbers
+/// given to [`Detector::heartbeat_seq`]; [`Detector::heartbeat`] numbers arrivals
+/// consecutively.
+///
+/// ```
+/// use accrual::{Chen, ChenConfig, Detector, Nanos};
+///
+/// let cfg = ChenConfig { interval: Nanos::from_millis(100), alpha: Nanos::from_millis(30), ..Default::default() };
+/// let mut d = Chen::new(cfg).unwrap();
+/// d.heartbeat_seq(Nanos::from_millis(1_005), 10);
+/// d.heartbeat_seq(Nanos::from_millis(1_203), 12); // number 11 was lost
+/// // mean(A − η·s) = (5 + 3)/2 ms; expected arrival of 13: 4 ms + 1300 ms; plus α.
+/// assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(1_334)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Chen {
+    config: ChenConfig,
+    /// Ring of `A_i − η·s_i`.
+    normalised: Box<[i128]>,
+    head: usize,
+    len: usize,
+    sum: i128,
+    log: ArrivalLog,
+    /// The deadline after the latest arrival.
+    deadline: Option<Nanos>,
+}
+
+impl Chen {
+    /// A detector with no arrivals yet.
+    pub fn new(config: ChenConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Chen {
+            normalised: vec![0; config.window].into_boxed_slice(),
+            config,
+            head: 0,
+            len: 0,
+            sum: 0,
+            log: ArrivalLog::default(),
+            deadline: None,
+        })
+    }
+
+    /// Forgets every arrival.
+    pub fn reset(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.sum = 0;
+        self.log = ArrivalLog::default();
+        self.deadline = None;
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ChenConfig {
+        &self.config
+    }
+
+    /// The expected arrival of the next heartbeat, `EA` (the deadline minus α).
+    pub fn expected_arrival(&self) -> Option<Nanos> {
+        self.deadline.map(|d| d - self.config.alpha)
+    }
+
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        let accepted = match self.log.accept(at, seq) {
+            Ok(accepted) => accepted,
+            Err(ignored) => return ignored,
+        };
+        let eta = i128::from(self.config.interval.as_nanos());
+        let s = i128::from(accepted.seq);
+        let value = (i128::from(at.as_nanos()) - eta * s).clamp(-NORMALISED_CAP, NORMALISED_CAP);
+        let cap = self.normalised.len();
+        if self.len == cap {
+            self.sum -= self.normalised[self.head];
+            self.normalised[self.head] = value;
+            self.head = (self.head + 1) % cap;
+        } else {
+            self.normalised[(self.head + self.len) % cap] = value;
+            self.len += 1;
+        }
+        self.sum += value;
+        // ⌊mean + (s + 1)·η + α⌋ = ⌊sum / n⌋ + (s + 1)·η + α, all integers.
+        let n = self.len as i128;
+        let tau = self.sum.div_euclid(n) + (s + 1) * eta + i128::from(self.config.alpha.as_nanos());
+        let tau = tau.clamp(i128::from(at.as_nanos()), i128::from(u64::MAX));
+        self.deadline = Some(Nanos(tau as u64));
+        Arrival::Accepted
+    }
+}
+
+impl Detector for Chen {
+    fn heartbeat(&mut self, at: Nanos) -> Arrival {
+        self.record(at, None)
+    }
+
+    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
+        self.record(at, Some(seq))
+    }
+
+    fn phi(&self, now: Nanos) -> f64 {
+        match (self.log.last, self.deadline) {
+            (Some(last), Some(deadline)) => step_phi(now - last, deadline - last),
+            _ => 0.0,
+        }
+    }
+
+    fn deadline(&self, threshold: f64) -> Option<Nanos> {
+        if !threshold.is_finite() {
+            return None;
+        }
+        if threshold <= 0.0 {
+            return self.log.last;
+        }
+        self.deadline
+    }
+
+    fn last_arrival(&self) -> Option<Nanos> {
+        self.log.last
+    }
+
+    fn arrivals(&self) -> ArrivalCounts {
+        self.log.counts
+    }
+
+    fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
+        None
+    }
+}

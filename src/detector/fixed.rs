@@ -1,0 +1,90 @@
+use crate::config::{ConfigError, FixedConfig};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, step_phi};
+use crate::time::Nanos;
+
+/// A fixed timeout: the peer is suspected once `timeout` has passed since the latest arrival.
+///
+/// The baseline every adaptive detector is measured against. It is binary: φ is 0 up to the
+/// deadline and [`PHI_MAX`](crate::math::PHI_MAX) after it, whatever the threshold.
+///
+/// ```
+/// use accrual::{Detector, Fixed, FixedConfig, Nanos};
+///
+/// let mut d = Fixed::new(FixedConfig { timeout: Nanos::from_millis(500) }).unwrap();
+/// d.heartbeat(Nanos::from_secs(2));
+/// assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(2_500)));
+/// assert_eq!(d.phi(Nanos::from_millis(2_500)), 0.0);
+/// assert!(d.phi(Nanos::from_millis(2_500) + Nanos(1)) >= 8.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fixed {
+    config: FixedConfig,
+    log: ArrivalLog,
+}
+
+impl Fixed {
+    /// A detector with no arrivals yet.
+    pub fn new(config: FixedConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Fixed {
+            config,
+            log: ArrivalLog::default(),
+        })
+    }
+
+    /// Forgets every arrival.
+    pub fn reset(&mut self) {
+        self.log = ArrivalLog::default();
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FixedConfig {
+        &self.config
+    }
+}
+
+impl Detector for Fixed {
+    fn heartbeat(&mut self, at: Nanos) -> Arrival {
+        match self.log.accept(at, None) {
+            Ok(_) => Arrival::Accepted,
+            Err(ignored) => ignored,
+        }
+    }
+
+    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
+        match self.log.accept(at, Some(seq)) {
+            Ok(_) => Arrival::Accepted,
+            Err(ignored) => ignored,
+        }
+    }
+
+    fn phi(&self, now: Nanos) -> f64 {
+        match self.log.elapsed(now) {
+            Some(elapsed) => step_phi(elapsed, self.config.timeout),
+            None => 0.0,
+        }
+    }
+
+    fn deadline(&self, threshold: f64) -> Option<Nanos> {
+        let last = self.log.last?;
+        if !threshold.is_finite() {
+            return None;
+        }
+        if threshold <= 0.0 {
+            return Some(last);
+        }
+        Some(last + self.config.timeout)
+    }
+
+    fn last_arrival(&self) -> Option<Nanos> {
+        self.log.last
+    }
+
+    fn arrivals(&self) -> ArrivalCounts {
+        self.log.counts
+    }
+
+    fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
+        None
+    }
+}

@@ -1,0 +1,225 @@
+//! Single-peer failure detectors behind one [`Detector`] trait.
+//!
+//! | detector | model | φ |
+//! |---|---|---|
+//! | [`PhiNormal`] | Hayashibara et al. 2004: normal inter-arrival times | `−log10 Q((t − μ − pause)/σ)` |
+//! | [`PhiExponential`] | Cassandra: exponential inter-arrival times | `t / (μ·ln 10)` |
+//! | [`Chen`] | Chen, Toueg, Aguilera 2002: expected arrival plus a margin | binary |
+//! | [`Fixed`] | a fixed timeout | binary |
+//!
+//! # Time
+//!
+//! Detectors never read a clock: every method takes the instant it is about. An arrival
+//! earlier than the latest accepted one (a clock that went backwards, or calls reordered between
+//! threads) is not a new interval: it is counted as [`Arrival::Backwards`] and otherwise
+//! ignored, so an interval is never negative and never wraps to a huge value. A query at an
+//! instant before the latest arrival sees zero elapsed time. An arrival at the same instant as
+//! the latest is accepted with an interval of zero.
+//!
+//! # Sequence numbers
+//!
+//! [`Detector::heartbeat_seq`] takes the sender's sequence number: an arrival whose number is
+//! not greater than the largest accepted so far (a duplicate or a reordered datagram) is
+//! counted as [`Arrival::Stale`] and otherwise ignored. [`Detector::heartbeat`] assumes each
+//! arrival is the next one sent.
+//!
+//! # Deadlines and φ
+//!
+//! [`Detector::deadline`] is the instant `τ` of the detection-quality spec: the last instant at
+//! which the peer is still trusted if nothing else arrives, rounded down to a whole nanosecond.
+//! For every `t > τ`, `φ(t) ≥ Φ`; at `τ` itself φ is at most Φ, and within `φ'·1ns` of it. The
+//! peer is suspected from `τ + 1ns` on. φ is finite, never negative, never NaN, and
+//! non-decreasing in `now` between arrivals.
+
+use std::fmt;
+
+use crate::math::probability_of_phi;
+use crate::time::Nanos;
+
+mod chen;
+mod fixed;
+mod phi_exponential;
+mod phi_normal;
+
+pub use chen::Chen;
+pub use fixed::Fixed;
+pub use phi_exponential::PhiExponential;
+pub use phi_normal::PhiNormal;
+
+/// What a detector made of an arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arrival {
+    /// A new heartbeat: it updated the model.
+    Accepted,
+    /// Its sequence number was not greater than the largest accepted: ignored.
+    Stale,
+    /// It is earlier than the latest accepted arrival: ignored.
+    Backwards,
+}
+
+/// How many arrivals a detector accepted and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ArrivalCounts {
+    /// Arrivals that updated the model.
+    pub accepted: u64,
+    /// Arrivals ignored for a sequence number that was not new.
+    pub stale: u64,
+    /// Arrivals ignored for being earlier than the latest accepted one.
+    pub backwards: u64,
+}
+
+/// What a threshold means for a detector right now: see [`Detector::meaning`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Meaning {
+    /// The threshold explained.
+    pub threshold: f64,
+    /// The silence after the latest arrival at which the threshold is crossed: the fixed
+    /// timeout that would behave the same right now. `None` before the first arrival, or if
+    /// the threshold is never reached.
+    pub timeout: Option<Nanos>,
+    /// The probability, under the detector's model, that a live peer stays silent long enough
+    /// to cross the threshold after one heartbeat: `10^−Φ` for accrual detectors, `None` for
+    /// binary ones (whose model does not assign one).
+    pub false_suspicion_probability: Option<f64>,
+}
+
+impl fmt::Display for Meaning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "φ = {}: ", self.threshold)?;
+        match self.timeout {
+            Some(t) => write!(f, "suspect after {t} of silence")?,
+            None => write!(f, "no timeout yet")?,
+        }
+        if let Some(p) = self.false_suspicion_probability {
+            write!(f, ", false-suspicion probability {p:e} per heartbeat")?;
+        }
+        Ok(())
+    }
+}
+
+/// A single-peer failure detector. See the [module docs](self) for the time model.
+///
+/// ```
+/// use accrual::{Detector, Nanos, PhiNormal, PhiNormalConfig};
+///
+/// let cfg = PhiNormalConfig { first_interval: Nanos::from_millis(100), ..Default::default() };
+/// let mut d = PhiNormal::new(cfg).unwrap();
+/// for i in 0..100u64 {
+///     // a heartbeat every 100 ms, ± 1 ms
+///     d.heartbeat(Nanos::from_millis(100 * i + i % 3));
+/// }
+/// let last = d.last_arrival().unwrap();
+/// assert!(d.phi(last + Nanos::from_millis(50)) < 0.01);
+/// let deadline = d.deadline(8.0).unwrap();
+/// assert!(d.phi(deadline + Nanos(1)) >= 8.0);
+/// ```
+pub trait Detector: fmt::Debug + Send + Sync {
+    /// Records a heartbeat received at `at`, taken to be the next one the peer sent.
+    fn heartbeat(&mut self, at: Nanos) -> Arrival;
+
+    /// Records a heartbeat received at `at` carrying the sender's sequence number `seq`.
+    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival;
+
+    /// The suspicion level at `now`: finite, ≥ 0, non-decreasing in `now`; 0 before the first
+    /// arrival.
+    fn phi(&self, now: Nanos) -> f64;
+
+    /// The last instant the peer is trusted at `threshold` if nothing else arrives; it is
+    /// suspected from one nanosecond later. `None` before the first arrival, when the threshold
+    /// is NaN or infinite, or for a detector that would never reach it. A threshold of zero or
+    /// less gives the latest arrival (suspected at once).
+    fn deadline(&self, threshold: f64) -> Option<Nanos>;
+
+    /// The latest accepted arrival.
+    fn last_arrival(&self) -> Option<Nanos>;
+
+    /// How many arrivals were accepted and ignored.
+    fn arrivals(&self) -> ArrivalCounts;
+
+    /// The model's probability that a live peer crosses `threshold` after one heartbeat:
+    /// `10^−threshold` unless the detector is binary.
+    fn false_suspicion_probability(&self, threshold: f64) -> Option<f64> {
+        Some(probability_of_phi(threshold))
+    }
+
+    /// What `threshold` means right now: the equivalent fixed timeout and the false-suspicion
+    /// probability per heartbeat.
+    fn meaning(&self, threshold: f64) -> Meaning {
+        let timeout = match (self.deadline(threshold), self.last_arrival()) {
+            (Some(d), Some(last)) => Some(d - last),
+            _ => None,
+        };
+        Meaning {
+            threshold,
+            timeout,
+            false_suspicion_probability: self.false_suspicion_probability(threshold),
+        }
+    }
+}
+
+/// The acceptance rules shared by every detector: sequence numbers and backwards time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ArrivalLog {
+    pub(crate) last: Option<Nanos>,
+    pub(crate) max_seq: Option<u64>,
+    pub(crate) counts: ArrivalCounts,
+}
+
+/// The outcome of [`ArrivalLog::accept`]: the interval since the previous accepted arrival
+/// (`None` for the first), and the sequence number assigned.
+pub(crate) struct Accepted {
+    pub(crate) interval: Option<Nanos>,
+    pub(crate) seq: u64,
+}
+
+impl ArrivalLog {
+    /// Applies the rules; on acceptance records the arrival and returns its interval.
+    pub(crate) fn accept(&mut self, at: Nanos, seq: Option<u64>) -> Result<Accepted, Arrival> {
+        if let (Some(s), Some(max)) = (seq, self.max_seq) {
+            if s <= max {
+                self.counts.stale += 1;
+                return Err(Arrival::Stale);
+            }
+        }
+        if let Some(last) = self.last {
+            if at < last {
+                self.counts.backwards += 1;
+                return Err(Arrival::Backwards);
+            }
+        }
+        let seq = match (seq, self.max_seq) {
+            (Some(s), _) => s,
+            (None, Some(max)) => max.saturating_add(1),
+            (None, None) => 0,
+        };
+        let interval = self.last.map(|last| at - last);
+        self.last = Some(at);
+        self.max_seq = Some(seq);
+        self.counts.accepted += 1;
+        Ok(Accepted { interval, seq })
+    }
+
+    /// Time since the latest arrival (zero for instants before it).
+    pub(crate) fn elapsed(&self, now: Nanos) -> Option<Nanos> {
+        self.last.map(|last| now - last)
+    }
+}
+
+/// `last + ⌊offset⌋`, clamped to `[last, Nanos::MAX]`: the spec's rounding and clamping.
+pub(crate) fn deadline_after(last: Nanos, offset_ns: f64) -> Nanos {
+    if offset_ns.is_nan() || offset_ns <= 0.0 {
+        return last;
+    }
+    // `as` saturates for values beyond u64::MAX.
+    last + Nanos(offset_ns.floor() as u64)
+}
+
+/// φ of a step detector: 0 up to and including `threshold_elapsed`, certain after it.
+pub(crate) fn step_phi(elapsed: Nanos, threshold_elapsed: Nanos) -> f64 {
+    if elapsed > threshold_elapsed {
+        crate::math::PHI_MAX
+    } else {
+        0.0
+    }
+}

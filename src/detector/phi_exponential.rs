@@ -1,0 +1,120 @@
+use std::f64::consts::LN_10;
+
+use crate::config::{ConfigError, PhiExponentialConfig};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_after};
+use crate::math::{IntervalWindow, PHI_MAX};
+use crate::time::Nanos;
+
+/// Cassandra's φ: inter-arrival times taken as exponential, so `φ(t) = t / (μ·ln 10)` after `t`
+/// of silence, `μ` the mean of the last `window` intervals.
+///
+/// A threshold Φ is reached after `Φ·ln 10 ≈ 2.3·Φ` mean intervals: Cassandra's default of 8
+/// waits 18.4 intervals. Before real intervals exist the window holds the prior
+/// [`PhiExponentialConfig::first_interval`].
+///
+/// ```
+/// use accrual::{Detector, Nanos, PhiExponential, PhiExponentialConfig};
+///
+/// let mut d = PhiExponential::new(PhiExponentialConfig::default()).unwrap();
+/// d.heartbeat(Nanos::from_secs(1));
+/// // Prior mean 1 s: φ = 1 after ln 10 seconds.
+/// assert_eq!(d.deadline(1.0), Some(Nanos(1_000_000_000 + 2_302_585_092)));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PhiExponential {
+    config: PhiExponentialConfig,
+    window: IntervalWindow,
+    log: ArrivalLog,
+    mean: f64,
+}
+
+impl PhiExponential {
+    /// A detector with no arrivals yet, its window holding the prior.
+    pub fn new(config: PhiExponentialConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut d = PhiExponential {
+            window: IntervalWindow::new(config.window),
+            config,
+            log: ArrivalLog::default(),
+            mean: 0.0,
+        };
+        d.reset();
+        Ok(d)
+    }
+
+    /// Forgets every arrival and restores the prior.
+    pub fn reset(&mut self) {
+        self.window.clear();
+        self.window.push(self.config.first_interval.as_nanos());
+        self.log = ArrivalLog::default();
+        self.mean = self.window.mean();
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PhiExponentialConfig {
+        &self.config
+    }
+
+    /// The window of intervals (prior included while it lasts).
+    pub fn window(&self) -> &IntervalWindow {
+        &self.window
+    }
+
+    /// The mean interval `μ`, in ns.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        match self.log.accept(at, seq) {
+            Ok(accepted) => {
+                if let Some(interval) = accepted.interval {
+                    self.window.push(interval.as_nanos());
+                    self.mean = self.window.mean();
+                }
+                Arrival::Accepted
+            }
+            Err(ignored) => ignored,
+        }
+    }
+}
+
+impl Detector for PhiExponential {
+    fn heartbeat(&mut self, at: Nanos) -> Arrival {
+        self.record(at, None)
+    }
+
+    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
+        self.record(at, Some(seq))
+    }
+
+    fn phi(&self, now: Nanos) -> f64 {
+        let Some(elapsed) = self.log.elapsed(now) else {
+            return 0.0;
+        };
+        if elapsed == Nanos::ZERO {
+            return 0.0;
+        }
+        if self.mean == 0.0 {
+            // Every remembered interval was zero: any silence is certain failure.
+            return PHI_MAX;
+        }
+        (elapsed.as_nanos() as f64 / (self.mean * LN_10)).min(PHI_MAX)
+    }
+
+    fn deadline(&self, threshold: f64) -> Option<Nanos> {
+        let last = self.log.last?;
+        if !threshold.is_finite() {
+            return None;
+        }
+        Some(deadline_after(last, threshold * LN_10 * self.mean))
+    }
+
+    fn last_arrival(&self) -> Option<Nanos> {
+        self.log.last
+    }
+
+    fn arrivals(&self) -> ArrivalCounts {
+        self.log.counts
+    }
+}

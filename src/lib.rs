@@ -1,0 +1,83 @@
+//! # accrual
+//!
+//! Adaptive failure detection. Feed `accrual` the arrival times of a peer's heartbeats; it
+//! answers how suspicious the peer's silence is (φ), when it will be suspected if nothing else
+//! arrives, and whether it is alive, suspect or dead.
+//!
+//! ## The model
+//!
+//! A φ-accrual detector (Hayashibara, Défago, Yared and Katayama, *The φ accrual failure
+//! detector*, 2004) learns the distribution of a peer's inter-arrival times and turns the
+//! silence since its last heartbeat into `φ = −log10 P(an interval this long)`. A threshold Φ
+//! then has a meaning: a live peer is wrongly suspected with probability `10^−Φ` per heartbeat,
+//! if the model fits. [`PhiNormal`] computes the normal tail exactly, in log space, so φ is
+//! right and finite far beyond where approximations overflow; [`PhiExponential`] (Cassandra's
+//! model), [`Chen`] (Chen, Toueg and Aguilera, *On the quality of service of failure
+//! detectors*, 2002) and [`Fixed`] timeouts are the canonical baselines. A [`Suspicion`] state
+//! machine turns φ into [`Level`]s with hysteresis.
+//!
+//! ## Time
+//!
+//! The detectors never read a clock: every call takes `now` as a [`Nanos`], nanoseconds on a
+//! monotonic time line. Hosts read a [`Clock`]: [`MonotonicClock`] in production,
+//! [`ManualClock`] in tests and simulations. Time that goes backwards never panics and never
+//! yields a negative interval (see [`detector`]).
+//!
+//! ```
+//! use accrual::{Detector, Level, ManualClock, Clock, Nanos, PhiNormal, PhiNormalConfig, Preset,
+//!               Suspicion, SuspicionConfig};
+//!
+//! let clock = ManualClock::new(Nanos::ZERO);
+//! let interval = Nanos::from_millis(100);
+//! let mut detector = PhiNormal::new(PhiNormalConfig::preset(Preset::Lan, interval)).unwrap();
+//! let mut level = Suspicion::new(SuspicionConfig::default()).unwrap();
+//!
+//! for _ in 0..20 {
+//!     clock.advance(interval);
+//!     detector.heartbeat(clock.now());
+//! }
+//! let samples = detector.arrivals().accepted;
+//! level.update(clock.now(), detector.phi(clock.now()), samples);
+//! assert_eq!(level.level(), Level::Alive);
+//!
+//! // The peer falls silent: half a second later it is dead.
+//! clock.advance(Nanos::from_millis(500));
+//! let now = clock.now();
+//! let t = level.update(now, detector.phi(now), samples).unwrap();
+//! assert_eq!(t.to, Level::Dead);
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `serde` | no | `Serialize`/`Deserialize` for configurations (durations as `"250ms"`), levels and transitions |
+//!
+//! The core has no dependency on an async runtime.
+//!
+//! ## Accuracy and limits
+//!
+//! * `ln Q(z)` is accurate to 1e−12 relative for `|z| ≤ 37` and finite for every `z`; φ never
+//!   exceeds [`math::PHI_MAX`].
+//! * Window statistics are exact integer sums; intervals longer than about 104 days
+//!   ([`math::MAX_INTERVAL_NS`]) are recorded as that long.
+//! * Nothing in this crate panics on any input; configurations are validated when built.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod config;
+pub mod detector;
+pub mod math;
+pub mod suspicion;
+pub mod time;
+
+pub use config::{
+    ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig, Preset,
+    SuspicionConfig, Tail,
+};
+pub use detector::{
+    Arrival, ArrivalCounts, Chen, Detector, Fixed, Meaning, PhiExponential, PhiNormal,
+};
+pub use suspicion::{Level, Suspicion, Transition};
+pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};

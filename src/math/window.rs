@@ -1,0 +1,192 @@
+//! A sliding window of intervals with exact mean and variance.
+
+/// Intervals longer than this (2^53 ns, about 104 days) are recorded as this long. The bound
+/// keeps the running sums exact in 128-bit integers for windows of up to [`MAX_WINDOW`]
+/// intervals.
+pub const MAX_INTERVAL_NS: u64 = 1 << 53;
+/// The largest window a detector accepts (2^20 intervals, 8 MiB of samples).
+pub const MAX_WINDOW: usize = 1 << 20;
+
+/// The last `capacity` intervals (in nanoseconds), with their mean and population variance.
+///
+/// The window keeps the integer sum and the integer sum of squares of its samples, updated on
+/// every push and eviction. Both are exact (no floating-point drift however many millions of
+/// samples pass through), and the variance is derived from them with an exact integer identity
+/// before one final rounding, so it is never negative and is exactly zero when every sample is
+/// equal. Pushing is O(1) and never allocates: the storage is allocated once, when the window
+/// is created.
+///
+/// ```
+/// use accrual::math::IntervalWindow;
+///
+/// let mut w = IntervalWindow::new(3);
+/// for x in [10, 20, 30, 40] {
+///     w.push(x);
+/// }
+/// assert_eq!(w.len(), 3); // 10 was pushed out
+/// assert_eq!(w.mean(), 30.0);
+/// assert!((w.variance() - 200.0 / 3.0).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntervalWindow {
+    samples: Box<[u64]>,
+    /// Index of the oldest sample.
+    head: usize,
+    len: usize,
+    sum: u128,
+    sum_sq: u128,
+}
+
+impl IntervalWindow {
+    /// An empty window holding at most `capacity` samples, clamped to `1..=MAX_WINDOW`
+    /// (configurations reject out-of-range sizes before they get here).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.clamp(1, MAX_WINDOW);
+        IntervalWindow {
+            samples: vec![0; capacity].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            sum: 0,
+            sum_sq: 0,
+        }
+    }
+
+    /// The most samples the window holds.
+    pub fn capacity(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// The number of samples held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the window holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a sample (clamped to [`MAX_INTERVAL_NS`]), pushing out the oldest when full.
+    pub fn push(&mut self, interval_ns: u64) {
+        let x = interval_ns.min(MAX_INTERVAL_NS);
+        let cap = self.samples.len();
+        if self.len == cap {
+            let old = self.samples[self.head];
+            self.sum -= u128::from(old);
+            self.sum_sq -= u128::from(old) * u128::from(old);
+            self.samples[self.head] = x;
+            self.head = if self.head + 1 == cap {
+                0
+            } else {
+                self.head + 1
+            };
+        } else {
+            let mut tail = self.head + self.len;
+            if tail >= cap {
+                tail -= cap;
+            }
+            self.samples[tail] = x;
+            self.len += 1;
+        }
+        self.sum += u128::from(x);
+        self.sum_sq += u128::from(x) * u128::from(x);
+    }
+
+    /// Removes every sample.
+    pub fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.sum = 0;
+        self.sum_sq = 0;
+    }
+
+    /// The samples from oldest to newest.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (a, b) = self.samples.split_at(self.head);
+        b.iter().chain(a.iter()).take(self.len).copied()
+    }
+
+    /// The exact integer sum of the samples.
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
+    /// The mean of the samples (0 when empty).
+    pub fn mean(&self) -> f64 {
+        if self.len == 0 {
+            return 0.0;
+        }
+        self.sum as f64 / self.len as f64
+    }
+
+    /// The population variance of the samples (0 when empty), in ns².
+    ///
+    /// With `S = Σx`, `Q = Σx²`, `n` samples, `q = ⌊S/n⌋` and `r = S mod n`, the identity
+    /// `n²·var = n·D − r²` holds exactly for `D = Σ(x − q)² = Q − q·(S + r)`. `D` is computed in
+    /// exact integers and is of the order of the variance, not of the squared mean, so the one
+    /// rounding that remains cannot cancel catastrophically.
+    pub fn variance(&self) -> f64 {
+        if self.len < 2 {
+            return 0.0;
+        }
+        let n = self.len as u128;
+        let q = self.sum / n;
+        let r = self.sum % n;
+        // q ≤ 2^53 and S + r < 2^74, so the product fits in 128 bits; D ≥ 0 by the identity.
+        let d = self.sum_sq - q * (self.sum + r);
+        let nf = self.len as f64;
+        let rf = r as f64 / nf;
+        (d as f64 / nf - rf * rf).max(0.0)
+    }
+
+    /// The population standard deviation of the samples (0 when empty).
+    pub fn std_dev(&self) -> f64 {
+        self.variance().sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_samples_have_zero_variance() {
+        let mut w = IntervalWindow::new(1000);
+        for _ in 0..5000 {
+            w.push(100_000_003);
+        }
+        assert_eq!(w.variance(), 0.0);
+        assert_eq!(w.mean(), 100_000_003.0);
+    }
+
+    #[test]
+    fn large_mean_small_spread_is_exact() {
+        // Mean ~ 10 s, spread of 1 ns: naive E[x²] − E[x]² in f64 loses all of it.
+        let mut w = IntervalWindow::new(4);
+        for x in [
+            10_000_000_000u64,
+            10_000_000_001,
+            10_000_000_000,
+            10_000_000_001,
+        ] {
+            w.push(x);
+        }
+        assert_eq!(w.variance(), 0.25);
+    }
+
+    #[test]
+    fn huge_intervals_are_clamped_not_overflowed() {
+        let mut w = IntervalWindow::new(MAX_WINDOW);
+        for _ in 0..MAX_WINDOW + 10 {
+            w.push(u64::MAX);
+        }
+        assert_eq!(w.mean(), MAX_INTERVAL_NS as f64);
+        assert_eq!(w.variance(), 0.0);
+    }
+
+    #[test]
+    fn capacity_is_clamped() {
+        assert_eq!(IntervalWindow::new(0).capacity(), 1);
+        assert_eq!(IntervalWindow::new(usize::MAX).capacity(), MAX_WINDOW);
+    }
+}

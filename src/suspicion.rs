@@ -1,0 +1,182 @@
+//! Suspicion levels: a pure state machine from φ to [`Level`], with hysteresis.
+
+use std::fmt;
+
+use crate::config::{ConfigError, SuspicionConfig};
+use crate::time::Nanos;
+
+/// How a peer is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Level {
+    /// Too few heartbeats to judge ([`SuspicionConfig::min_samples`]).
+    Unknown,
+    /// Trusted.
+    Alive,
+    /// Late enough to be doubted: route around it, do not act irrevocably.
+    Suspect,
+    /// Late enough to be given up on.
+    Dead,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Level::Unknown => "unknown",
+            Level::Alive => "alive",
+            Level::Suspect => "suspect",
+            Level::Dead => "dead",
+        })
+    }
+}
+
+/// A change of level, with when it happened and the φ that caused it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Transition {
+    /// The level before.
+    pub from: Level,
+    /// The level after.
+    pub to: Level,
+    /// The instant of the update that changed it.
+    pub at: Nanos,
+    /// φ at that instant.
+    pub phi: f64,
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} -> {} at {} (φ = {:.3})",
+            self.from, self.to, self.at, self.phi
+        )
+    }
+}
+
+/// The suspicion state machine: `Unknown → Alive ⇄ Suspect → Dead`, with separate thresholds to
+/// enter and to leave each level so that a peer hovering at a threshold does not flap.
+///
+/// From the current level and a new φ:
+///
+/// | level | becomes `Dead` when | `Suspect` when | `Alive` when |
+/// |---|---|---|---|
+/// | `Unknown` (enough samples) | φ ≥ `dead_enter` | φ ≥ `suspect_enter` | otherwise |
+/// | `Alive` | φ ≥ `dead_enter` | φ ≥ `suspect_enter` | — |
+/// | `Suspect` | φ ≥ `dead_enter` | — | φ < `suspect_leave` |
+/// | `Dead` (if `revive`) | — | `suspect_leave` ≤ φ < `dead_leave` | φ < `suspect_leave` |
+///
+/// The machine is pure: it never reads a clock or a detector; the host passes `now`, φ and the
+/// number of accepted heartbeats. A NaN φ changes nothing.
+///
+/// ```
+/// use accrual::{Level, Nanos, Suspicion, SuspicionConfig};
+///
+/// let mut s = Suspicion::new(SuspicionConfig::default()).unwrap();
+/// assert_eq!(s.level(), Level::Unknown);
+/// let t = s.update(Nanos::from_secs(1), 0.1, 1).unwrap();
+/// assert_eq!((t.from, t.to), (Level::Unknown, Level::Alive));
+/// assert_eq!(s.update(Nanos::from_secs(2), 9.0, 1).unwrap().to, Level::Suspect);
+/// // Hysteresis: φ must fall below suspect_leave (4) to be trusted again.
+/// assert!(s.update(Nanos::from_secs(3), 6.0, 2).is_none());
+/// assert_eq!(s.update(Nanos::from_secs(4), 0.5, 3).unwrap().to, Level::Alive);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Suspicion {
+    config: SuspicionConfig,
+    level: Level,
+    since: Option<Nanos>,
+}
+
+impl Suspicion {
+    /// A machine in `Unknown`.
+    pub fn new(config: SuspicionConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Suspicion {
+            config,
+            level: Level::Unknown,
+            since: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SuspicionConfig {
+        &self.config
+    }
+
+    /// The current level.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// When the current level was entered (`None` while still in the initial `Unknown`).
+    pub fn since(&self) -> Option<Nanos> {
+        self.since
+    }
+
+    /// The level the rules give for `phi` from the current level, given `samples` accepted
+    /// heartbeats, without changing anything.
+    pub fn next_level(&self, phi: f64, samples: u64) -> Level {
+        let c = &self.config;
+        if phi.is_nan() {
+            return self.level;
+        }
+        match self.level {
+            Level::Unknown if samples < c.min_samples => Level::Unknown,
+            Level::Unknown | Level::Alive => {
+                if phi >= c.dead_enter {
+                    Level::Dead
+                } else if phi >= c.suspect_enter {
+                    Level::Suspect
+                } else {
+                    Level::Alive
+                }
+            }
+            Level::Suspect => {
+                if phi >= c.dead_enter {
+                    Level::Dead
+                } else if phi < c.suspect_leave {
+                    Level::Alive
+                } else {
+                    Level::Suspect
+                }
+            }
+            Level::Dead if !c.revive => Level::Dead,
+            Level::Dead => {
+                if phi < c.suspect_leave {
+                    Level::Alive
+                } else if phi < c.dead_leave {
+                    Level::Suspect
+                } else {
+                    Level::Dead
+                }
+            }
+        }
+    }
+
+    /// Applies φ at `now`; returns the transition if the level changed.
+    pub fn update(&mut self, now: Nanos, phi: f64, samples: u64) -> Option<Transition> {
+        let to = self.next_level(phi, samples);
+        if to == self.level {
+            return None;
+        }
+        let from = std::mem::replace(&mut self.level, to);
+        self.since = Some(now);
+        Some(Transition {
+            from,
+            to,
+            at: now,
+            phi,
+        })
+    }
+
+    /// Back to `Unknown`, as for a peer never heard from.
+    pub fn reset(&mut self) {
+        self.level = Level::Unknown;
+        self.since = None;
+    }
+}
