@@ -36,7 +36,7 @@ pub enum ConfigError {
         /// The offending field.
         field: &'static str,
     },
-    /// A window may hold at most [`MAX_WINDOW`](crate::math::MAX_WINDOW) samples.
+    /// A window may hold at most [`MAX_WINDOW`] samples.
     WindowTooLarge {
         /// The offending field.
         field: &'static str,
@@ -56,7 +56,7 @@ pub enum ConfigError {
         field: &'static str,
     },
     /// A duration exceeds the longest interval the detectors can hold exactly
-    /// ([`MAX_INTERVAL_NS`](crate::math::MAX_INTERVAL_NS), about 104 days).
+    /// ([`MAX_INTERVAL_NS`], about 104 days).
     DurationTooLarge {
         /// The offending field.
         field: &'static str,

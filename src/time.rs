@@ -165,7 +165,7 @@ impl fmt::Display for Nanos {
             format!("{whole}{suffix}")
         } else {
             let mut digits = per.ilog10() as usize;
-            while frac % 10 == 0 {
+            while frac.is_multiple_of(10) {
                 frac /= 10;
                 digits -= 1;
             }

@@ -27,7 +27,7 @@ fn ln_q_matches_60_digit_reference() {
     for (_, z, want) in rows {
         let got = ln_q(z);
         assert!(got.is_finite(), "ln_q({z}) = {got}");
-        if z >= 0.0 && z <= 37.0 {
+        if (0.0..=37.0).contains(&z) {
             // |Δ ln Q| is the relative error of Q.
             assert!((got - want).abs() <= 1e-12, "z={z}: {got} vs {want}");
         }

@@ -176,17 +176,17 @@ pub(crate) struct Accepted {
 impl ArrivalLog {
     /// Applies the rules; on acceptance records the arrival and returns its interval.
     pub(crate) fn accept(&mut self, at: Nanos, seq: Option<u64>) -> Result<Accepted, Arrival> {
-        if let (Some(s), Some(max)) = (seq, self.max_seq) {
-            if s <= max {
-                self.counts.stale += 1;
-                return Err(Arrival::Stale);
-            }
+        if let (Some(s), Some(max)) = (seq, self.max_seq)
+            && s <= max
+        {
+            self.counts.stale += 1;
+            return Err(Arrival::Stale);
         }
-        if let Some(last) = self.last {
-            if at < last {
-                self.counts.backwards += 1;
-                return Err(Arrival::Backwards);
-            }
+        if let Some(last) = self.last
+            && at < last
+        {
+            self.counts.backwards += 1;
+            return Err(Arrival::Backwards);
         }
         let seq = match (seq, self.max_seq) {
             (Some(s), _) => s,
@@ -206,13 +206,17 @@ impl ArrivalLog {
     }
 }
 
-/// `last + ⌊offset⌋`, clamped to `[last, Nanos::MAX]`: the spec's rounding and clamping.
-pub(crate) fn deadline_after(last: Nanos, offset_ns: f64) -> Nanos {
-    if offset_ns.is_nan() || offset_ns <= 0.0 {
+/// `⌊last + whole + x⌋`, clamped to `[last, Nanos::MAX]`: the spec's rounding and clamping,
+/// computed in 128 bits so that neither a negative `x` nor the end of time wraps.
+pub(crate) fn deadline_at(last: Nanos, whole: u64, x: f64) -> Nanos {
+    if x.is_nan() {
         return last;
     }
-    // `as` saturates for values beyond u64::MAX.
-    last + Nanos(offset_ns.floor() as u64)
+    // `as` saturates at the bounds of i128, far beyond the u64 range the result is clamped to.
+    let tau = i128::from(last.as_nanos())
+        .saturating_add(i128::from(whole))
+        .saturating_add(x.floor() as i128);
+    Nanos(tau.clamp(i128::from(last.as_nanos()), i128::from(u64::MAX)) as u64)
 }
 
 /// φ of a step detector: 0 up to and including `threshold_elapsed`, certain after it.

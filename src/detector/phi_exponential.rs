@@ -1,7 +1,7 @@
 use std::f64::consts::LN_10;
 
 use crate::config::{ConfigError, PhiExponentialConfig};
-use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_after};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{IntervalWindow, PHI_MAX};
 use crate::time::Nanos;
 
@@ -107,7 +107,7 @@ impl Detector for PhiExponential {
         if !threshold.is_finite() {
             return None;
         }
-        Some(deadline_after(last, threshold * LN_10 * self.mean))
+        Some(deadline_at(last, 0, threshold * LN_10 * self.mean))
     }
 
     fn last_arrival(&self) -> Option<Nanos> {

@@ -1,5 +1,5 @@
 use crate::config::{ConfigError, PhiNormalConfig, Tail};
-use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_after};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{IntervalWindow, PHI_MAX, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
 use crate::time::Nanos;
 
@@ -38,8 +38,11 @@ pub struct PhiNormal {
     config: PhiNormalConfig,
     window: IntervalWindow,
     log: ArrivalLog,
-    /// `μ + pause`, in ns.
-    loc: f64,
+    /// `⌊μ⌋ + pause`, in whole ns.
+    loc_whole: u64,
+    /// `μ − ⌊μ⌋`, in `[0, 1)`. Kept apart so that long intervals with a small spread keep
+    /// their nanoseconds.
+    loc_frac: f64,
     /// `σ'`, in ns.
     scale: f64,
 }
@@ -52,7 +55,8 @@ impl PhiNormal {
             window: IntervalWindow::new(config.window),
             config,
             log: ArrivalLog::default(),
-            loc: 0.0,
+            loc_whole: 0,
+            loc_frac: 0.0,
             scale: 0.0,
         };
         d.reset();
@@ -91,7 +95,9 @@ impl PhiNormal {
 
     fn refresh(&mut self) {
         let mean = self.window.mean();
-        self.loc = mean + self.config.acceptable_pause.as_nanos() as f64;
+        let (whole, frac) = self.window.mean_parts();
+        self.loc_whole = whole.saturating_add(self.config.acceptable_pause.as_nanos());
+        self.loc_frac = frac;
         self.scale = self
             .window
             .std_dev()
@@ -133,12 +139,16 @@ impl Detector for PhiNormal {
         let Some(elapsed) = self.log.elapsed(now) else {
             return 0.0;
         };
-        let e = elapsed.as_nanos() as f64;
         if self.scale == 0.0 {
             // No spread: a point mass at the mean, crossed after its rounded-down value.
-            return if e > self.loc.floor() { PHI_MAX } else { 0.0 };
+            return if elapsed.as_nanos() > self.loc_whole {
+                PHI_MAX
+            } else {
+                0.0
+            };
         }
-        let z = (e - self.loc) / self.scale;
+        let past = i128::from(elapsed.as_nanos()) - i128::from(self.loc_whole);
+        let z = (past as f64 - self.loc_frac) / self.scale;
         match self.config.tail {
             Tail::Normal => phi_of_z(z),
             Tail::Logistic => phi_logistic(z),
@@ -153,13 +163,13 @@ impl Detector for PhiNormal {
         if threshold <= 0.0 {
             return Some(last);
         }
-        if self.scale == 0.0 {
-            return Some(deadline_after(last, self.loc));
-        }
-        Some(deadline_after(
-            last,
-            self.loc + self.scale * self.z_of(threshold),
-        ))
+        // ⌊last + ⌊μ⌋ + pause + x⌋ for x = frac(μ) + σ'·z, which may be negative.
+        let x = if self.scale == 0.0 {
+            0.0
+        } else {
+            self.loc_frac + self.scale * self.z_of(threshold)
+        };
+        Some(deadline_at(last, self.loc_whole, x))
     }
 
     fn last_arrival(&self) -> Option<Nanos> {

@@ -119,6 +119,18 @@ impl IntervalWindow {
         self.sum as f64 / self.len as f64
     }
 
+    /// The mean split exactly into its whole nanoseconds and its fraction of one:
+    /// `(⌊S/n⌋, (S mod n)/n)`, so callers can work with large means without losing the
+    /// nanoseconds to floating-point rounding. `(0, 0.0)` when empty.
+    pub fn mean_parts(&self) -> (u64, f64) {
+        if self.len == 0 {
+            return (0, 0.0);
+        }
+        let n = self.len as u128;
+        // S/n ≤ MAX_INTERVAL_NS, so the whole part fits in 64 bits.
+        ((self.sum / n) as u64, (self.sum % n) as f64 / n as f64)
+    }
+
     /// The population variance of the samples (0 when empty), in ns².
     ///
     /// With `S = Σx`, `Q = Σx²`, `n` samples, `q = ⌊S/n⌋` and `r = S mod n`, the identity
