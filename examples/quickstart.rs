@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo run --release --example quickstart`.
 
+use std::io::Write;
+
 use accrual::{
     Clock, Detector, Fixed, FixedConfig, ManualClock, Nanos, PhiNormal, PhiNormalConfig, Preset,
     Suspicion, SuspicionConfig, Tail,
@@ -26,6 +28,9 @@ impl Rng {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Write through a handle so that a closed pipe (`| head`) ends the program with an error
+    // instead of a panic.
+    let mut out = std::io::stdout().lock();
     let clock = ManualClock::new(Nanos::ZERO);
     let interval = Nanos::from_millis(100);
     let mut rng = Rng(0x5eed);
@@ -51,37 +56,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         akka.heartbeat(now);
         fixed.heartbeat(now);
         if let Some(t) = level.update(now, exact.phi(now), exact.arrivals().accepted) {
-            println!("{t}");
+            writeln!(out, "{t}")?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "learned: mean interval {}, standard deviation in use {}",
         Nanos(exact.mean() as u64),
         Nanos(exact.std_dev() as u64)
-    );
+    )?;
     for threshold in [1.0, 3.0, 8.0, 16.0] {
-        println!("  {}", exact.meaning(threshold));
+        writeln!(out, "  {}", exact.meaning(threshold))?;
     }
 
     // The peer dies. Sample φ every 10 ms until the state machine declares it dead.
     let last = exact.last_arrival().expect("heartbeats were recorded");
-    println!("\nsilence after the last heartbeat at {last}:");
-    println!(
+    writeln!(out, "\nsilence after the last heartbeat at {last}:")?;
+    writeln!(
+        out,
         "{:>8}  {:>10}  {:>10}  {:>6}",
         "silence", "φ exact", "φ akka", "fixed"
-    );
+    )?;
     loop {
         let now = clock.advance(Nanos::from_millis(10));
         let phi = exact.phi(now);
-        println!(
+        writeln!(
+            out,
             "{:>8}  {:>10.3}  {:>10.3}  {:>6}",
             (now - last).to_string(),
             phi,
             akka.phi(now),
             if fixed.phi(now) > 0.0 { "late" } else { "ok" }
-        );
+        )?;
         if let Some(t) = level.update(now, phi, exact.arrivals().accepted) {
-            println!("{t}");
+            writeln!(out, "{t}")?;
             if t.to == accrual::Level::Dead {
                 break;
             }
