@@ -94,13 +94,12 @@ impl PhiNormal {
     }
 
     fn refresh(&mut self) {
-        let mean = self.window.mean();
-        let (whole, frac) = self.window.mean_parts();
+        let (whole, frac, variance) = self.window.moments();
+        let mean = whole as f64 + frac;
         self.loc_whole = whole.saturating_add(self.config.acceptable_pause.as_nanos());
         self.loc_frac = frac;
-        self.scale = self
-            .window
-            .std_dev()
+        self.scale = variance
+            .sqrt()
             .max(self.config.min_std.as_nanos() as f64)
             .max(self.config.min_std_ratio * mean);
     }
