@@ -1,10 +1,12 @@
 //! One test per class of bug found in published failure detectors (see the design notes), each
 //! showing this crate does not have it.
 
+mod common;
+
 use accrual::math::PHI_MAX;
 use accrual::{
-    Arrival, Chen, ChenConfig, Detector, Fixed, FixedConfig, Nanos, PhiExponential,
-    PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
+    Arrival, Chen, ChenConfig, Detector, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, Tail,
 };
 
 fn normal(window: usize, first: Nanos) -> PhiNormal {
@@ -134,19 +136,7 @@ fn one_sample_history_uses_the_prior() {
 /// wrapped interval, the model unchanged, and the event counted.
 #[test]
 fn clock_going_backwards_is_ignored_and_counted() {
-    let mut detectors: Vec<Box<dyn Detector>> = vec![
-        Box::new(normal(100, Nanos::from_secs(1))),
-        Box::new(
-            PhiNormal::new(PhiNormalConfig {
-                tail: Tail::Logistic,
-                ..Default::default()
-            })
-            .unwrap(),
-        ),
-        Box::new(PhiExponential::new(PhiExponentialConfig::default()).unwrap()),
-        Box::new(Chen::new(ChenConfig::default()).unwrap()),
-        Box::new(Fixed::new(FixedConfig::default()).unwrap()),
-    ];
+    let mut detectors = common::every_detector();
     for d in &mut detectors {
         for i in 1..=10u64 {
             assert_eq!(d.heartbeat(Nanos::from_secs(i)), Arrival::Accepted);

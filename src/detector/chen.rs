@@ -73,7 +73,9 @@ impl Chen {
     pub fn expected_arrival(&self) -> Option<Nanos> {
         self.deadline.map(|d| d - self.config.alpha)
     }
+}
 
+impl Detector for Chen {
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         let accepted = match self.log.accept(at, seq) {
             Ok(accepted) => accepted,
@@ -98,16 +100,6 @@ impl Chen {
         let tau = tau.clamp(i128::from(at.as_nanos()), i128::from(u64::MAX));
         self.deadline = Some(Nanos(tau as u64));
         Arrival::Accepted
-    }
-}
-
-impl Detector for Chen {
-    fn heartbeat(&mut self, at: Nanos) -> Arrival {
-        self.record(at, None)
-    }
-
-    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
-        self.record(at, Some(seq))
     }
 
     fn phi(&self, now: Nanos) -> f64 {

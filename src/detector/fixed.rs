@@ -44,15 +44,8 @@ impl Fixed {
 }
 
 impl Detector for Fixed {
-    fn heartbeat(&mut self, at: Nanos) -> Arrival {
-        match self.log.accept(at, None) {
-            Ok(_) => Arrival::Accepted,
-            Err(ignored) => ignored,
-        }
-    }
-
-    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
-        match self.log.accept(at, Some(seq)) {
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        match self.log.accept(at, seq) {
             Ok(_) => Arrival::Accepted,
             Err(ignored) => ignored,
         }

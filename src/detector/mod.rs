@@ -115,11 +115,19 @@ impl fmt::Display for Meaning {
 /// assert!(d.phi(deadline + Nanos(1)) >= 8.0);
 /// ```
 pub trait Detector: fmt::Debug + Send + Sync {
+    /// Records a heartbeat received at `at`, with the sender's sequence number if it has one
+    /// (without, it is taken to be the next one sent).
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival;
+
     /// Records a heartbeat received at `at`, taken to be the next one the peer sent.
-    fn heartbeat(&mut self, at: Nanos) -> Arrival;
+    fn heartbeat(&mut self, at: Nanos) -> Arrival {
+        self.record(at, None)
+    }
 
     /// Records a heartbeat received at `at` carrying the sender's sequence number `seq`.
-    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival;
+    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
+        self.record(at, Some(seq))
+    }
 
     /// The suspicion level at `now`: finite, ≥ 0, non-decreasing in `now`; 0 before the first
     /// arrival.

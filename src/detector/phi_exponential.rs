@@ -64,7 +64,9 @@ impl PhiExponential {
     pub fn mean(&self) -> f64 {
         self.mean
     }
+}
 
+impl Detector for PhiExponential {
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(accepted) => {
@@ -76,16 +78,6 @@ impl PhiExponential {
             }
             Err(ignored) => ignored,
         }
-    }
-}
-
-impl Detector for PhiExponential {
-    fn heartbeat(&mut self, at: Nanos) -> Arrival {
-        self.record(at, None)
-    }
-
-    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
-        self.record(at, Some(seq))
     }
 
     fn phi(&self, now: Nanos) -> f64 {

@@ -104,6 +104,15 @@ impl PhiNormal {
             .max(self.config.min_std_ratio * mean);
     }
 
+    fn z_of(&self, phi: f64) -> f64 {
+        match self.config.tail {
+            Tail::Normal => z_of_phi(phi),
+            Tail::Logistic => y_of_phi_logistic(phi),
+        }
+    }
+}
+
+impl Detector for PhiNormal {
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(accepted) => {
@@ -115,23 +124,6 @@ impl PhiNormal {
             }
             Err(ignored) => ignored,
         }
-    }
-
-    fn z_of(&self, phi: f64) -> f64 {
-        match self.config.tail {
-            Tail::Normal => z_of_phi(phi),
-            Tail::Logistic => y_of_phi_logistic(phi),
-        }
-    }
-}
-
-impl Detector for PhiNormal {
-    fn heartbeat(&mut self, at: Nanos) -> Arrival {
-        self.record(at, None)
-    }
-
-    fn heartbeat_seq(&mut self, at: Nanos, seq: u64) -> Arrival {
-        self.record(at, Some(seq))
     }
 
     fn phi(&self, now: Nanos) -> f64 {

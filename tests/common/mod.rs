@@ -41,3 +41,21 @@ pub fn trace(seed: u64, n: usize, interval: u64, jitter: f64, loss: f64) -> Vec<
     }
     out
 }
+
+/// One detector of every kind with its default configuration (both tails for φ-normal).
+pub fn every_detector() -> Vec<Box<dyn accrual::Detector>> {
+    use accrual::*;
+    vec![
+        Box::new(PhiNormal::new(PhiNormalConfig::default()).unwrap()),
+        Box::new(
+            PhiNormal::new(PhiNormalConfig {
+                tail: Tail::Logistic,
+                ..Default::default()
+            })
+            .unwrap(),
+        ),
+        Box::new(PhiExponential::new(PhiExponentialConfig::default()).unwrap()),
+        Box::new(Chen::new(ChenConfig::default()).unwrap()),
+        Box::new(Fixed::new(FixedConfig::default()).unwrap()),
+    ]
+}
