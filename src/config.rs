@@ -86,6 +86,29 @@ pub enum ConfigError {
         /// The value given.
         value: f64,
     },
+    /// A number lies outside the range its field allows.
+    OutOfRange {
+        /// The offending field.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The smallest value allowed.
+        min: f64,
+        /// The largest value allowed.
+        max: f64,
+    },
+    /// Two durations are in the wrong order: `lower` must be at most `upper` (or, for a
+    /// histogram's range, at most half of it).
+    InvertedDurations {
+        /// The field that must be the smaller.
+        lower: &'static str,
+        /// Its value.
+        lower_value: Nanos,
+        /// The field that must be the larger.
+        upper: &'static str,
+        /// Its value.
+        upper_value: Nanos,
+    },
     /// Two thresholds are in the wrong order: `lower` must not exceed `upper`.
     InvertedThresholds {
         /// The field that must be the smaller.
@@ -122,6 +145,21 @@ impl fmt::Display for ConfigError {
             ConfigError::Negative { field, value } => {
                 write!(f, "{field}: must not be negative, not {value}")
             }
+            ConfigError::OutOfRange {
+                field,
+                value,
+                min,
+                max,
+            } => write!(f, "{field}: {value} is outside {min} ..= {max}"),
+            ConfigError::InvertedDurations {
+                lower,
+                lower_value,
+                upper,
+                upper_value,
+            } => write!(
+                f,
+                "{lower} ({lower_value}) is too large for {upper} ({upper_value})"
+            ),
             ConfigError::InvertedThresholds {
                 lower,
                 lower_value,
@@ -199,6 +237,42 @@ pub(crate) fn check_non_negative(field: &'static str, value: f64) -> Result<(), 
         Ok(())
     } else {
         Err(ConfigError::Negative { field, value })
+    }
+}
+
+pub(crate) fn check_range(
+    field: &'static str,
+    value: f64,
+    min: f64,
+    max: f64,
+) -> Result<(), ConfigError> {
+    check_finite(field, value)?;
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+/// `lower ≤ upper`, for durations.
+pub(crate) fn check_duration_order(
+    lower: (&'static str, Nanos),
+    upper: (&'static str, Nanos),
+) -> Result<(), ConfigError> {
+    if lower.1 <= upper.1 {
+        Ok(())
+    } else {
+        Err(ConfigError::InvertedDurations {
+            lower: lower.0,
+            lower_value: lower.1,
+            upper: upper.0,
+            upper_value: upper.1,
+        })
     }
 }
 
@@ -706,5 +780,393 @@ mod tests {
                 ..
             })
         ));
+    }
+}
+
+/// Configuration of a [`WindowedHistogram`](crate::histogram::WindowedHistogram): its time
+/// window, value range and precision.
+///
+/// The window is `sub_windows` rotating sub-windows of `sub_window` each; the live window
+/// always holds the current (partial) sub-window and the `sub_windows − 1` before it. Values
+/// are nanoseconds, tracked from `lowest` (the resolution of small values) to `highest`
+/// (larger values are recorded as `highest` and counted), to `significant_digits` decimal
+/// digits: 2 means within 1%.
+///
+/// | field | default | rule |
+/// |---|---|---|
+/// | `sub_windows` | 6 | 1 ..= 1024 |
+/// | `sub_window` | `10s` | positive |
+/// | `lowest` | `1us` | positive, at most half of `highest` |
+/// | `highest` | `3600s` | |
+/// | `significant_digits` | 2 | 0 ..= 5 |
+///
+/// Memory: `sub_windows + 1` HDR histograms of 32-bit counters; see
+/// [`WindowedHistogram`](crate::histogram::WindowedHistogram) for measured sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct HistogramConfig {
+    /// How many sub-windows rotate.
+    pub sub_windows: usize,
+    /// The span of one sub-window.
+    pub sub_window: Nanos,
+    /// The smallest value told apart from zero.
+    pub lowest: Nanos,
+    /// The largest value tracked; larger ones saturate.
+    pub highest: Nanos,
+    /// Decimal digits of precision (2: within 1%).
+    pub significant_digits: u8,
+}
+
+impl Default for HistogramConfig {
+    fn default() -> Self {
+        HistogramConfig {
+            sub_windows: 6,
+            sub_window: Nanos::from_secs(10),
+            lowest: Nanos::from_micros(1),
+            highest: Nanos::from_secs(3600),
+            significant_digits: 2,
+        }
+    }
+}
+
+/// The most sub-windows a histogram accepts.
+pub const MAX_SUB_WINDOWS: usize = 1024;
+
+impl HistogramConfig {
+    /// Checks every rule, naming fields as `names` says.
+    pub(crate) fn validate_as(&self, prefix: HistogramFields) -> Result<(), ConfigError> {
+        if self.sub_windows == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: prefix.sub_windows,
+            });
+        }
+        if self.sub_windows > MAX_SUB_WINDOWS {
+            return Err(ConfigError::OutOfRange {
+                field: prefix.sub_windows,
+                value: self.sub_windows as f64,
+                min: 1.0,
+                max: MAX_SUB_WINDOWS as f64,
+            });
+        }
+        if self.sub_window == Nanos::ZERO {
+            return Err(ConfigError::ZeroDuration {
+                field: prefix.sub_window,
+            });
+        }
+        if self.lowest == Nanos::ZERO {
+            return Err(ConfigError::ZeroDuration {
+                field: prefix.lowest,
+            });
+        }
+        check_duration_order(
+            (prefix.lowest, self.lowest.saturating_mul(2)),
+            (prefix.highest, self.highest),
+        )?;
+        check_range(
+            prefix.significant_digits,
+            f64::from(self.significant_digits),
+            0.0,
+            5.0,
+        )?;
+        // HDR cannot resolve 10^digits steps below a lowest value this large.
+        let unit = 63 - self.lowest.as_nanos().leading_zeros();
+        let sub_bucket_bits = (2.0 * 10f64.powi(i32::from(self.significant_digits)))
+            .log2()
+            .ceil() as u32;
+        if unit + sub_bucket_bits > 63 {
+            return Err(ConfigError::OutOfRange {
+                field: prefix.lowest,
+                value: self.lowest.as_nanos() as f64,
+                min: 1.0,
+                max: (1u64 << (63 - sub_bucket_bits)) as f64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks every rule, naming fields `histogram.*`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_as(HistogramFields::HISTOGRAM)
+    }
+
+    /// The span of the whole window.
+    pub fn span(&self) -> Nanos {
+        self.sub_window.saturating_mul(self.sub_windows as u64)
+    }
+}
+
+/// The field names a [`HistogramConfig`] reports errors under, so that a histogram nested in
+/// another configuration names its full path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistogramFields {
+    pub(crate) sub_windows: &'static str,
+    pub(crate) sub_window: &'static str,
+    pub(crate) lowest: &'static str,
+    pub(crate) highest: &'static str,
+    pub(crate) significant_digits: &'static str,
+}
+
+macro_rules! histogram_fields {
+    ($prefix:literal) => {
+        HistogramFields {
+            sub_windows: concat!($prefix, ".sub_windows"),
+            sub_window: concat!($prefix, ".sub_window"),
+            lowest: concat!($prefix, ".lowest"),
+            highest: concat!($prefix, ".highest"),
+            significant_digits: concat!($prefix, ".significant_digits"),
+        }
+    };
+}
+
+impl HistogramFields {
+    pub(crate) const HISTOGRAM: HistogramFields = histogram_fields!("histogram");
+    pub(crate) const TIMEOUT: HistogramFields = histogram_fields!("timeout.histogram");
+    pub(crate) const EMPIRICAL: HistogramFields = histogram_fields!("empirical.histogram");
+}
+
+/// How a [`TimeoutEstimator`](crate::timeout::TimeoutEstimator) turns round-trip samples into a
+/// request timeout. Every policy's answer is then clamped to the estimator's `floor` and
+/// `ceiling`, and a cold estimator answers its `initial` timeout.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+)]
+pub enum TimeoutPolicy {
+    /// Always the same timeout.
+    Fixed {
+        /// The timeout.
+        timeout: Nanos,
+    },
+    /// RFC 6298's retransmission timer: `SRTT + max(G, 4·RTTVAR)` with α = 1/8, β = 1/4; each
+    /// timeout doubles it (up to the ceiling) until the next sample.
+    Rfc6298 {
+        /// The clock granularity `G`.
+        granularity: Nanos,
+    },
+    /// `quantile` of the windowed histogram × `multiplier` + `margin`. A timeout is recorded as
+    /// a sample of the time waited.
+    Quantile {
+        /// The quantile, in `(0, 1]`.
+        quantile: f64,
+        /// The factor applied to it, ≥ 1.
+        multiplier: f64,
+        /// Added after the factor.
+        margin: Nanos,
+    },
+    /// The crate's recommended policy: see [`TimeoutEstimator`](crate::timeout::TimeoutEstimator).
+    /// `quantile` is its one knob: the share of replies that should arrive in time (larger:
+    /// fewer premature timeouts, longer waits).
+    Adaptive {
+        /// The knob: the quantile of round-trip times the timeout aims at, in `(0, 1)`; beyond
+        /// what the window resolves it is extrapolated from a fitted exponential tail.
+        quantile: f64,
+        /// How many of the largest samples the tail is fitted to, ≥ 2.
+        tail_samples: u64,
+        /// The weight of the prior (pseudo-samples at the estimator's `initial` timeout) in an
+        /// empty window; with `n` samples in the window it weighs
+        /// `prior_weight · prior_fade / (prior_fade + n)`.
+        prior_weight: f64,
+        /// Samples in the window at which the prior's weight has halved.
+        prior_fade: u64,
+    },
+}
+
+impl TimeoutPolicy {
+    /// The recommended policy with its default settings.
+    pub const fn adaptive() -> Self {
+        TimeoutPolicy::Adaptive {
+            quantile: 0.999,
+            tail_samples: 10,
+            prior_weight: 10.0,
+            prior_fade: 20,
+        }
+    }
+
+    /// RFC 6298 with a 1 ms clock granularity.
+    pub const fn rfc6298() -> Self {
+        TimeoutPolicy::Rfc6298 {
+            granularity: Nanos::from_millis(1),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match *self {
+            TimeoutPolicy::Fixed { timeout } => {
+                check_positive_duration("timeout.policy.timeout", timeout)
+            }
+            TimeoutPolicy::Rfc6298 { granularity } => {
+                check_bounded("timeout.policy.granularity", granularity)
+            }
+            TimeoutPolicy::Quantile {
+                quantile,
+                multiplier,
+                margin,
+            } => {
+                check_quantile("timeout.policy.quantile", quantile)?;
+                check_range("timeout.policy.multiplier", multiplier, 0.1, 1e6)?;
+                check_bounded("timeout.policy.margin", margin)
+            }
+            TimeoutPolicy::Adaptive {
+                quantile,
+                tail_samples,
+                prior_weight,
+                prior_fade: _,
+            } => {
+                check_quantile("timeout.policy.quantile", quantile)?;
+                if quantile >= 1.0 {
+                    return Err(ConfigError::OutOfRange {
+                        field: "timeout.policy.quantile",
+                        value: quantile,
+                        min: 0.0,
+                        max: 1.0,
+                    });
+                }
+                check_range("timeout.policy.tail_samples", tail_samples as f64, 2.0, 1e6)?;
+                check_range("timeout.policy.prior_weight", prior_weight, 0.0, 1e9)
+            }
+        }
+    }
+}
+
+impl Default for TimeoutPolicy {
+    fn default() -> Self {
+        TimeoutPolicy::adaptive()
+    }
+}
+
+pub(crate) fn check_quantile(field: &'static str, q: f64) -> Result<(), ConfigError> {
+    check_finite(field, q)?;
+    if q > 0.0 && q <= 1.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            field,
+            value: q,
+            min: 0.0,
+            max: 1.0,
+        })
+    }
+}
+
+/// Configuration of a [`TimeoutEstimator`](crate::timeout::TimeoutEstimator).
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `policy` | [`TimeoutPolicy::adaptive()`] | how samples become a timeout |
+/// | `floor` | `1ms` | no timeout is shorter |
+/// | `ceiling` | `60s` | no timeout is longer |
+/// | `initial` | `1s` | the answer before any sample (clamped to floor and ceiling) |
+/// | `hedge_quantile` | 0.95 | the quantile [`hedge_delay`](crate::timeout::TimeoutEstimator::hedge_delay) answers |
+/// | `histogram` | 6 × `100s`, `1us` ..= `3600s`, 2 digits | the window of round-trip samples |
+///
+/// Rules: `floor ≤ ceiling`, `floor > 0`, quantiles in `(0, 1]`, multipliers ≥ 1, and the
+/// histogram's own rules.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct TimeoutConfig {
+    /// How samples become a timeout.
+    pub policy: TimeoutPolicy,
+    /// The shortest timeout.
+    pub floor: Nanos,
+    /// The longest timeout.
+    pub ceiling: Nanos,
+    /// The timeout before any sample.
+    pub initial: Nanos,
+    /// The quantile answered by `hedge_delay`.
+    pub hedge_quantile: f64,
+    /// The window of round-trip samples.
+    pub histogram: HistogramConfig,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            policy: TimeoutPolicy::default(),
+            floor: Nanos::from_millis(1),
+            ceiling: Nanos::from_secs(60),
+            initial: Nanos::from_secs(1),
+            hedge_quantile: 0.95,
+            histogram: HistogramConfig {
+                sub_window: Nanos::from_secs(100),
+                ..HistogramConfig::default()
+            },
+        }
+    }
+}
+
+impl TimeoutConfig {
+    /// Checks every rule; the estimator's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.policy.validate()?;
+        check_positive_duration("timeout.floor", self.floor)?;
+        check_duration_order(
+            ("timeout.floor", self.floor),
+            ("timeout.ceiling", self.ceiling),
+        )?;
+        check_quantile("timeout.hedge_quantile", self.hedge_quantile)?;
+        self.histogram.validate_as(HistogramFields::TIMEOUT)
+    }
+}
+
+/// Configuration of [`Empirical`](crate::Empirical), the distribution-free φ detector.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `histogram` | 6 × `600s` (one hour), `1us` ..= `3600s`, 2 digits | the window of inter-arrival intervals |
+/// | `tail_samples` | 10 | how many of the longest intervals the exponential tail is fitted to (≥ 1) |
+/// | `min_tail` | `1ms` | floor on the tail's scale θ |
+/// | `first_interval` | `1s` | prior: before any interval, φ is exponential with this mean |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct EmpiricalConfig {
+    /// The window of intervals.
+    pub histogram: HistogramConfig,
+    /// How many of the longest intervals the tail is fitted to.
+    pub tail_samples: u64,
+    /// The smallest scale the fitted tail may have.
+    pub min_tail: Nanos,
+    /// The prior mean interval before any interval is known.
+    pub first_interval: Nanos,
+}
+
+impl Default for EmpiricalConfig {
+    fn default() -> Self {
+        EmpiricalConfig {
+            histogram: HistogramConfig {
+                sub_window: Nanos::from_secs(600),
+                ..HistogramConfig::default()
+            },
+            tail_samples: 10,
+            min_tail: Nanos::from_millis(1),
+            first_interval: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl EmpiricalConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tail_samples == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: "empirical.tail_samples",
+            });
+        }
+        check_positive_duration("empirical.min_tail", self.min_tail)?;
+        check_positive_duration("empirical.first_interval", self.first_interval)?;
+        self.histogram.validate_as(HistogramFields::EMPIRICAL)
     }
 }

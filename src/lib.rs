@@ -68,16 +68,19 @@
 
 pub mod config;
 pub mod detector;
+pub mod eval;
+pub mod histogram;
 pub mod math;
 pub mod suspicion;
 pub mod time;
+pub mod timeout;
 
 pub use config::{
-    ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig, Preset,
-    SuspicionConfig, Tail,
+    ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, HistogramConfig, PhiExponentialConfig,
+    PhiNormalConfig, Preset, SuspicionConfig, Tail, TimeoutConfig, TimeoutPolicy,
 };
 pub use detector::{
-    Arrival, ArrivalCounts, Chen, Detector, Fixed, Meaning, PhiExponential, PhiNormal,
+    Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential, PhiNormal,
 };
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};

@@ -1,0 +1,418 @@
+//! Request timeouts that follow the network: a jitter-tracking estimator over windowed HDR
+//! histograms and RFC 6298-style running estimates.
+
+use crate::config::{ConfigError, HistogramFields, TimeoutConfig, TimeoutPolicy};
+use crate::histogram::{Survival, WindowedHistogram, value_at_rank};
+use crate::time::Nanos;
+
+/// The RFC 6298 running estimates: smoothed RTT and RTT variation, in ns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Smoothed {
+    srtt: f64,
+    rttvar: f64,
+}
+
+impl Smoothed {
+    /// RFC 6298 §2: the first sample sets `SRTT = R`, `RTTVAR = R/2`; later ones update
+    /// `RTTVAR` first (β = 1/4), then `SRTT` (α = 1/8).
+    fn update(previous: Option<Smoothed>, r: f64) -> Smoothed {
+        match previous {
+            None => Smoothed {
+                srtt: r,
+                rttvar: r / 2.0,
+            },
+            Some(s) => {
+                let rttvar = 0.75 * s.rttvar + 0.25 * (s.srtt - r).abs();
+                Smoothed {
+                    srtt: 0.875 * s.srtt + 0.125 * r,
+                    rttvar,
+                }
+            }
+        }
+    }
+}
+
+/// What the estimator knows, at one instant: see [`TimeoutEstimator::stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TimeoutStats {
+    /// Round-trip samples in the live window (timeouts recorded as samples included).
+    pub count: u64,
+    /// Their mean.
+    pub mean: Nanos,
+    /// Their median.
+    pub p50: Nanos,
+    /// Their 90th percentile.
+    pub p90: Nanos,
+    /// Their 99th percentile.
+    pub p99: Nanos,
+    /// Their 99.9th percentile.
+    pub p999: Nanos,
+    /// Their maximum.
+    pub max: Nanos,
+    /// The smoothed RTT (RFC 6298's SRTT), if any sample was seen.
+    pub srtt: Option<Nanos>,
+    /// The RTT variation (RFC 6298's RTTVAR), if any sample was seen.
+    pub rttvar: Option<Nanos>,
+    /// Samples accepted since creation.
+    pub samples: u64,
+    /// Timeouts recorded since creation.
+    pub timeouts: u64,
+    /// Samples ignored since creation because they came from retried requests (Karn's rule).
+    pub retried: u64,
+    /// Samples larger than the histogram's range, recorded at its top.
+    pub saturated: u64,
+}
+
+/// Hands out request timeouts learned from round-trip samples.
+///
+/// A load balancer keeps one per backend: [`record`](Self::record) each reply's round-trip
+/// time, [`record_timeout`](Self::record_timeout) each request that gave up, and ask
+/// [`timeout`](Self::timeout) before each request. Every answer is clamped to
+/// [`TimeoutConfig::floor`] and [`TimeoutConfig::ceiling`]; before any sample it is
+/// [`TimeoutConfig::initial`].
+///
+/// # Policies
+///
+/// * [`TimeoutPolicy::Fixed`]: a constant.
+/// * [`TimeoutPolicy::Rfc6298`]: RFC 6298's `SRTT + max(G, 4·RTTVAR)`, doubled on each
+///   timeout until the next sample.
+/// * [`TimeoutPolicy::Quantile`]: a quantile of the windowed histogram × multiplier + margin.
+/// * [`TimeoutPolicy::Adaptive`] (the default): `2^b · max(K·Q, SRTT + 4K·RTTVAR)`, where `K`
+///   is the knob (`multiplier`), `Q` the `quantile` (p99) of the windowed histogram with a
+///   fading prior, and `b` the number of timeouts since the last reply. The quantile carries
+///   rare slow replies for the whole window (ten minutes by default); the smoothed terms follow
+///   a sudden shift of the whole distribution within a few samples; the prior
+///   (`prior_weight` pseudo-samples at `initial`, weighing `prior_fade / (prior_fade + n)` as
+///   much when the window holds `n` samples) keeps an estimator with few samples from trusting
+///   its first fast replies, and fades once the window is well filled.
+///
+/// # Timeouts are censored samples
+///
+/// A request that timed out after `waited` says the round trip was *at least* `waited`. The
+/// histogram policies record it as a sample of `waited`, which can only raise their quantiles;
+/// the adaptive policy also doubles its answer for each timeout in a row, and RFC 6298 doubles
+/// its timer. None of them can spiral down while requests keep timing out, the failure of
+/// estimators that learn only from successes.
+///
+/// # Karn's rule
+///
+/// A reply to a retried request cannot be matched to one attempt: pass it to
+/// [`record_retried`](Self::record_retried), which counts it and otherwise ignores it.
+///
+/// ```
+/// use accrual::timeout::TimeoutEstimator;
+/// use accrual::{Nanos, TimeoutConfig};
+///
+/// let mut est = TimeoutEstimator::new(TimeoutConfig::default()).unwrap();
+/// assert_eq!(est.timeout(Nanos::ZERO), Nanos::from_secs(1)); // cold: the initial timeout
+/// let mut now = Nanos::ZERO;
+/// for i in 0..6_000u64 {
+///     // ten minutes of replies taking 20 to 29 ms
+///     now += Nanos::from_millis(100);
+///     est.record(Nanos::from_millis(20 + i % 10), now);
+/// }
+/// let t = est.timeout(now);
+/// assert!(t > Nanos::from_millis(29) && t < Nanos::from_millis(60), "{t}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct TimeoutEstimator {
+    config: TimeoutConfig,
+    histogram: WindowedHistogram,
+    smoothed: Option<Smoothed>,
+    /// RFC 6298's current RTO, in ns (kept for every policy, used by `Rfc6298`).
+    rto: f64,
+    /// Timeouts since the last accepted sample.
+    backoff: u32,
+    samples: u64,
+    timeouts: u64,
+    retried: u64,
+    /// The histogram part of a histogram policy's answer, and when and after how many samples
+    /// it was computed: quantile scans cost O(buckets), so they are refreshed only when enough
+    /// has changed.
+    cached: Option<Cached>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    value: f64,
+    at: Nanos,
+    samples: u64,
+}
+
+/// The largest backoff exponent: timeouts stop doubling after 2^16 (the ceiling applies anyway).
+const MAX_BACKOFF: u32 = 16;
+
+impl TimeoutEstimator {
+    /// A cold estimator.
+    pub fn new(config: TimeoutConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let histogram =
+            WindowedHistogram::with_fields(config.histogram.clone(), HistogramFields::TIMEOUT)?;
+        let rto = config
+            .initial
+            .clamp(config.floor, config.ceiling)
+            .as_nanos() as f64;
+        Ok(TimeoutEstimator {
+            config,
+            histogram,
+            smoothed: None,
+            rto,
+            backoff: 0,
+            samples: 0,
+            timeouts: 0,
+            retried: 0,
+            cached: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TimeoutConfig {
+        &self.config
+    }
+
+    /// Records the round-trip time of a reply received at `now`.
+    pub fn record(&mut self, rtt: Nanos, now: Nanos) {
+        self.histogram.record(rtt, now);
+        let smoothed = Smoothed::update(self.smoothed, rtt.as_nanos() as f64);
+        self.smoothed = Some(smoothed);
+        self.rto = self.clamp(smoothed.srtt + self.granularity().max(4.0 * smoothed.rttvar));
+        self.backoff = 0;
+        self.samples += 1;
+    }
+
+    /// Records the reply to a retried request: ambiguous, so only counted (Karn's rule).
+    pub fn record_retried(&mut self, _rtt: Nanos, _now: Nanos) {
+        self.retried += 1;
+    }
+
+    /// Records a request that gave up after `waited` at `now`: the round trip was at least
+    /// `waited`.
+    pub fn record_timeout(&mut self, waited: Nanos, now: Nanos) {
+        self.timeouts += 1;
+        let first_in_a_row = self.backoff == 0;
+        self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
+        self.rto = (2.0 * self.rto).min(self.config.ceiling.as_nanos() as f64);
+        match self.config.policy {
+            TimeoutPolicy::Fixed { .. } | TimeoutPolicy::Rfc6298 { .. } => {}
+            TimeoutPolicy::Quantile { .. } => self.histogram.record(waited, now),
+            // Only the first timeout of a run says something about delay: later ones waited
+            // a backed-off time, and a run of them is as likely loss as delay.
+            TimeoutPolicy::Adaptive { .. } => {
+                if first_in_a_row {
+                    self.histogram.record(waited, now);
+                }
+            }
+        }
+    }
+
+    fn granularity(&self) -> f64 {
+        match self.config.policy {
+            TimeoutPolicy::Rfc6298 { granularity } => granularity.as_nanos() as f64,
+            _ => 0.0,
+        }
+    }
+
+    fn clamp(&self, ns: f64) -> f64 {
+        let (floor, ceiling) = (
+            self.config.floor.as_nanos() as f64,
+            self.config.ceiling.as_nanos() as f64,
+        );
+        if ns.is_nan() {
+            return ceiling;
+        }
+        ns.clamp(floor, ceiling)
+    }
+
+    fn to_nanos(&self, ns: f64) -> Nanos {
+        // Clamped to [floor, ceiling], so the cast cannot saturate unexpectedly.
+        Nanos(self.clamp(ns).floor() as u64)
+    }
+
+    /// The timeout for a request sent at `now`.
+    pub fn timeout(&mut self, now: Nanos) -> Nanos {
+        let initial = self.config.initial.as_nanos() as f64;
+        let ns = match self.config.policy.clone() {
+            TimeoutPolicy::Fixed { timeout } => timeout.as_nanos() as f64,
+            TimeoutPolicy::Rfc6298 { .. } => self.rto,
+            TimeoutPolicy::Quantile {
+                quantile,
+                multiplier,
+                margin,
+            } => {
+                if self.histogram.count(now) == 0 {
+                    initial
+                } else {
+                    let q = self
+                        .cached_quantile(now, |h, _| h.quantile(quantile, now).as_nanos() as f64);
+                    q * multiplier + margin.as_nanos() as f64
+                }
+            }
+            TimeoutPolicy::Adaptive {
+                quantile,
+                tail_samples,
+                prior_weight,
+                prior_fade,
+            } => {
+                if self.samples == 0 && self.histogram.count(now) == 0 {
+                    initial
+                } else {
+                    let q = self.cached_quantile(now, |h, now| {
+                        // The prior weighs against the samples the window holds now.
+                        let live = h.count(now) as f64;
+                        let weight = prior_weight * prior_fade as f64 / (prior_fade as f64 + live);
+                        Pooled {
+                            h,
+                            prior: initial,
+                            weight,
+                            now,
+                        }
+                        .tail_quantile(quantile, tail_samples as f64)
+                    });
+                    let spread = self.smoothed.map_or(0.0, |s| s.srtt + 4.0 * s.rttvar);
+                    let backoff = f64::from(1u32 << self.backoff.min(MAX_BACKOFF));
+                    backoff * q.max(spread)
+                }
+            }
+        };
+        self.to_nanos(ns)
+    }
+
+    /// The histogram term of a policy, refreshed when 1/64 of the live samples are new or a
+    /// sixteenth of a sub-window has passed.
+    fn cached_quantile(
+        &mut self,
+        now: Nanos,
+        compute: impl FnOnce(&mut WindowedHistogram, Nanos) -> f64,
+    ) -> f64 {
+        let live = self.histogram.count(now);
+        let refresh = self.config.histogram.sub_window.as_nanos() / 16;
+        let recorded = self.samples + self.timeouts;
+        if let Some(c) = self.cached
+            && recorded - c.samples <= live / 64
+            && now >= c.at
+            && (now - c.at).as_nanos() < refresh
+        {
+            return c.value;
+        }
+        let value = compute(&mut self.histogram, now);
+        self.cached = Some(Cached {
+            value,
+            at: now,
+            samples: recorded,
+        });
+        value
+    }
+
+    /// The delay after which to send a hedged (duplicate) request: the
+    /// [`hedge_quantile`](TimeoutConfig::hedge_quantile) of the live window, clamped like a
+    /// timeout; the initial timeout while the window is empty.
+    pub fn hedge_delay(&mut self, now: Nanos) -> Nanos {
+        if self.histogram.count(now) == 0 {
+            return self.to_nanos(self.config.initial.as_nanos() as f64);
+        }
+        let q = self
+            .histogram
+            .quantile(self.config.hedge_quantile, now)
+            .as_nanos() as f64;
+        self.to_nanos(q)
+    }
+
+    /// Counts, quantiles and running estimates at `now`.
+    pub fn stats(&mut self, now: Nanos) -> TimeoutStats {
+        let h = &mut self.histogram;
+        TimeoutStats {
+            count: h.count(now),
+            mean: Nanos(h.mean(now) as u64),
+            p50: h.quantile(0.5, now),
+            p90: h.quantile(0.9, now),
+            p99: h.quantile(0.99, now),
+            p999: h.quantile(0.999, now),
+            max: h.max(now),
+            srtt: self.smoothed.map(|s| Nanos(s.srtt as u64)),
+            rttvar: self.smoothed.map(|s| Nanos(s.rttvar as u64)),
+            samples: self.samples,
+            timeouts: self.timeouts,
+            retried: self.retried,
+            saturated: h.saturated(),
+        }
+    }
+
+    /// φ of a request still outstanding after `waited`: how unlikely, from the round-trip
+    /// times in the window, it is that a reply is still on its way (the empirical model of
+    /// [`Empirical`](crate::Empirical), with its tail fitted to the 10 largest samples). With
+    /// no samples, an exponential with the initial timeout as its mean.
+    pub fn phi_no_reply(&mut self, waited: Nanos, now: Nanos) -> f64 {
+        self.histogram.advance(now);
+        let live = self.histogram.live();
+        match Survival::fit(live, 10, self.config.floor.as_nanos() as f64) {
+            Some(model) => model.phi(live, waited.as_nanos()),
+            None => {
+                let mean = self.config.initial.as_nanos() as f64;
+                (waited.as_nanos() as f64 / (mean * std::f64::consts::LN_10))
+                    .min(crate::math::PHI_MAX)
+            }
+        }
+    }
+
+    /// The windowed histogram of round-trip samples.
+    pub fn histogram(&mut self) -> &mut WindowedHistogram {
+        &mut self.histogram
+    }
+}
+
+/// The live samples pooled with `weight` pseudo-samples at `prior`.
+struct Pooled<'a> {
+    h: &'a mut WindowedHistogram,
+    prior: f64,
+    weight: f64,
+    now: Nanos,
+}
+
+impl Pooled<'_> {
+    /// The value at weighted rank `rank` (from 1; fractional ranks round up) of the pool.
+    fn at_rank(&mut self, rank: f64) -> f64 {
+        let n = self.h.count(self.now) as f64;
+        if n == 0.0 {
+            return self.prior;
+        }
+        let below = self.h.live().count_between(0, self.prior as u64) as f64;
+        let rank = if rank <= below {
+            rank
+        } else if rank <= below + self.weight {
+            return self.prior;
+        } else {
+            rank - self.weight
+        };
+        value_at_rank(self.h.live(), rank.ceil().max(1.0) as u64) as f64
+    }
+
+    /// The `q`-quantile of the pool; beyond the `m` largest values, extrapolated from an
+    /// exponential tail fitted to them (scale: their mean excess over the `m`-th largest,
+    /// at least 10% of it).
+    fn tail_quantile(&mut self, q: f64, m: f64) -> f64 {
+        let total = self.h.count(self.now) as f64 + self.weight;
+        if (1.0 - q) * total >= m {
+            return self.at_rank((q * total).max(1.0));
+        }
+        let m = m.min(total);
+        let u = self.at_rank((total - m).max(1.0));
+        let (mut excess, mut above) = (0.0, 0.0);
+        for v in self.h.live().iter_recorded() {
+            let value = v.value_iterated_to() as f64;
+            if value > u {
+                let c = v.count_at_value() as f64;
+                excess += (value - u) * c;
+                above += c;
+            }
+        }
+        if self.prior > u {
+            excess += (self.prior - u) * self.weight;
+            above += self.weight;
+        }
+        // The mean excess of the m largest over the m-th largest (ties at u count, with zero
+        // excess).
+        let scale = (excess / above.max(m)).max(0.1 * u);
+        u + scale * ((m / total) / (1.0 - q)).ln().max(0.0)
+    }
+}
