@@ -3,8 +3,8 @@
 //! consistent with φ, window statistics equal to a brute-force recomputation.
 
 use accrual::{
-    Arrival, Chen, ChenConfig, Detector, Fixed, FixedConfig, Nanos, PhiExponential,
-    PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
+    Arrival, Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed, FixedConfig,
+    HistogramConfig, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
 };
 use proptest::prelude::*;
 
@@ -71,6 +71,28 @@ fn any_detector() -> impl Strategy<Value = Box<dyn Detector>> {
                 .unwrap()
             ) as Box<dyn Detector>
         ),
+        (
+            1usize..4,
+            1u64..100_000,
+            1u8..3,
+            1u64..20,
+            1u64..1_000_000_000
+        )
+            .prop_map(|(sub_windows, sub_ms, digits, tail, min_tail)| Box::new(
+                Empirical::new(EmpiricalConfig {
+                    histogram: HistogramConfig {
+                        sub_windows,
+                        sub_window: Nanos::from_millis(sub_ms),
+                        significant_digits: digits,
+                        ..Default::default()
+                    },
+                    tail_samples: tail,
+                    min_tail: Nanos(min_tail),
+                    ..Default::default()
+                })
+                .unwrap()
+            )
+                as Box<dyn Detector>),
         (1u64..10_000_000_000).prop_map(|t| Box::new(
             Fixed::new(FixedConfig { timeout: Nanos(t) }).unwrap()
         ) as Box<dyn Detector>),

@@ -6,6 +6,7 @@
 //! | [`PhiExponential`] | Cassandra: exponential inter-arrival times | `t / (μ·ln 10)` |
 //! | [`Chen`] | Chen, Toueg, Aguilera 2002: expected arrival plus a margin | binary |
 //! | [`Fixed`] | a fixed timeout | binary |
+//! | [`Empirical`] | the peer's own interval histogram, with a fitted exponential tail | `−log10 S(t)` |
 //!
 //! # Time
 //!
@@ -37,11 +38,13 @@ use crate::math::probability_of_phi;
 use crate::time::Nanos;
 
 mod chen;
+mod empirical;
 mod fixed;
 mod phi_exponential;
 mod phi_normal;
 
 pub use chen::Chen;
+pub use empirical::Empirical;
 pub use fixed::Fixed;
 pub use phi_exponential::PhiExponential;
 pub use phi_normal::PhiNormal;
