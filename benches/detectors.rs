@@ -1,11 +1,15 @@
-//! Hot paths of the single-peer detectors: one heartbeat followed by one φ query on a warm
-//! detector, and a deadline query, with `fixed` as the floor.
+//! Hot paths: one heartbeat followed by one φ query on a warm detector, a deadline query (with
+//! `fixed` as the floor), the windowed histogram's record and quantile, and the timeout
+//! estimator's record-then-query.
 
 use std::hint::black_box;
 
+use accrual::histogram::WindowedHistogram;
+use accrual::timeout::TimeoutEstimator;
 use accrual::{
-    Chen, ChenConfig, Detector, Fixed, FixedConfig, Nanos, PhiExponential, PhiExponentialConfig,
-    PhiNormal, PhiNormalConfig, Tail,
+    Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed, FixedConfig, HistogramConfig,
+    Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail, TimeoutConfig,
+    TimeoutPolicy,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -60,6 +64,10 @@ fn detectors() -> Vec<(&'static str, Box<dyn Detector>)> {
             "fixed",
             Box::new(Fixed::new(FixedConfig::default()).unwrap()),
         ),
+        (
+            "empirical",
+            Box::new(Empirical::new(EmpiricalConfig::default()).unwrap()),
+        ),
     ]
 }
 
@@ -102,5 +110,63 @@ fn deadline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, heartbeat_phi, deadline);
+/// The windowed histogram: recording a value, and a p99 query.
+fn histogram(c: &mut Criterion) {
+    let mut group = c.benchmark_group("histogram");
+    let mut h = WindowedHistogram::new(HistogramConfig::default()).unwrap();
+    let mut i = 0u64;
+    group.bench_function("record", |b| {
+        b.iter(|| {
+            i += 1;
+            h.record(
+                black_box(Nanos(20_000_000 + (i * 7_919) % 10_000_000)),
+                Nanos(i * 1_000_000),
+            )
+        })
+    });
+    let now = Nanos(i * 1_000_000);
+    group.bench_function("quantile", |b| b.iter(|| black_box(h.quantile(0.99, now))));
+    group.finish();
+}
+
+/// The timeout estimator: one reply recorded and the next timeout asked, per policy.
+fn timeout_estimator(c: &mut Criterion) {
+    let mut group = c.benchmark_group("timeout_record_query");
+    for (name, policy) in [
+        ("adaptive", TimeoutPolicy::adaptive()),
+        ("rfc6298", TimeoutPolicy::rfc6298()),
+        (
+            "quantile",
+            TimeoutPolicy::Quantile {
+                quantile: 0.99,
+                multiplier: 2.0,
+                margin: Nanos::ZERO,
+            },
+        ),
+    ] {
+        let mut est = TimeoutEstimator::new(TimeoutConfig {
+            policy,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut i = 0u64;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                let now = Nanos(i * 10_000_000);
+                est.record(black_box(Nanos(20_000_000 + (i * 7_919) % 10_000_000)), now);
+                black_box(est.timeout(now))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    heartbeat_phi,
+    deadline,
+    histogram,
+    timeout_estimator
+);
 criterion_main!(benches);

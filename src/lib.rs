@@ -16,6 +16,15 @@
 //! detectors*, 2002) and [`Fixed`] timeouts are the canonical baselines. A [`Suspicion`] state
 //! machine turns φ into [`Level`]s with hysteresis.
 //!
+//! [`Empirical`] assumes no distribution at all: it reads φ from an hour of the peer's own
+//! intervals in a [windowed HDR histogram](histogram::WindowedHistogram), with a fitted
+//! exponential tail beyond the longest, so rare pauses are remembered.
+//!
+//! For request timeouts, a [`timeout::TimeoutEstimator`] per backend learns round-trip times
+//! (RFC 6298, quantile and an adaptive policy that treats timeouts as censored samples) and
+//! answers how long the next request may take. The [`eval`] module measures all of this on
+//! traces, as the detection-quality spec defines it.
+//!
 //! ## Time
 //!
 //! The detectors never read a clock: every call takes `now` as a [`Nanos`], nanoseconds on a
