@@ -980,8 +980,13 @@ pub enum TimeoutPolicy {
 impl TimeoutPolicy {
     /// The recommended policy with its default settings.
     pub const fn adaptive() -> Self {
+        TimeoutPolicy::adaptive_at(0.999)
+    }
+
+    /// The recommended policy with its knob set to `quantile`, other settings default.
+    pub const fn adaptive_at(quantile: f64) -> Self {
         TimeoutPolicy::Adaptive {
-            quantile: 0.999,
+            quantile,
             tail_samples: 10,
             prior_weight: 10.0,
             prior_fade: 20,

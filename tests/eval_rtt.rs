@@ -184,20 +184,7 @@ fn seattle_targets() {
     // The adaptive knob near the budgets, and fixed timeouts from 0.5 s to 15 s.
     for x in [1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 2.5, 2.6, 2.7, 2.8, 2.9, 3.0] {
         let q = 1.0 - 10f64.powf(-x);
-        let policy = match TimeoutPolicy::adaptive() {
-            TimeoutPolicy::Adaptive {
-                tail_samples,
-                prior_weight,
-                prior_fade,
-                ..
-            } => TimeoutPolicy::Adaptive {
-                quantile: q,
-                tail_samples,
-                prior_weight,
-                prior_fade,
-            },
-            other => other,
-        };
+        let policy = TimeoutPolicy::adaptive_at(q);
         let cfg = TimeoutConfig {
             policy,
             ..Default::default()

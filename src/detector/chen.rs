@@ -110,13 +110,10 @@ impl Detector for Chen {
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        if !threshold.is_finite() {
-            return None;
+        match self.log.deadline_gate(threshold) {
+            Ok(_) => self.deadline,
+            Err(answer) => answer,
         }
-        if threshold <= 0.0 {
-            return self.log.last;
-        }
-        self.deadline
     }
 
     fn last_arrival(&self) -> Option<Nanos> {

@@ -114,13 +114,10 @@ impl Detector for Empirical {
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        let last = self.log.last?;
-        if !threshold.is_finite() {
-            return None;
-        }
-        if threshold <= 0.0 {
-            return Some(last);
-        }
+        let last = match self.log.deadline_gate(threshold) {
+            Ok(last) => last,
+            Err(answer) => return answer,
+        };
         let offset = match &self.model {
             Some(model) => model.last_below(self.histogram.live(), threshold),
             None => threshold * LN_10 * self.config.first_interval.as_nanos() as f64,

@@ -59,13 +59,10 @@ impl Detector for Fixed {
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        let last = self.log.last?;
-        if !threshold.is_finite() {
-            return None;
-        }
-        if threshold <= 0.0 {
-            return Some(last);
-        }
+        let last = match self.log.deadline_gate(threshold) {
+            Ok(last) => last,
+            Err(answer) => return answer,
+        };
         Some(last + self.config.timeout)
     }
 

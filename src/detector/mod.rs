@@ -211,6 +211,22 @@ impl ArrivalLog {
         Ok(Accepted { interval, seq })
     }
 
+    /// The rules every deadline shares: `Ok(latest arrival)` when the threshold needs the
+    /// model, otherwise `Err(the answer)`: `None` before any arrival or for a NaN or infinite
+    /// threshold, the latest arrival for a threshold of zero or less.
+    pub(crate) fn deadline_gate(&self, threshold: f64) -> Result<Nanos, Option<Nanos>> {
+        let Some(last) = self.last else {
+            return Err(None);
+        };
+        if !threshold.is_finite() {
+            return Err(None);
+        }
+        if threshold <= 0.0 {
+            return Err(Some(last));
+        }
+        Ok(last)
+    }
+
     /// Time since the latest arrival (zero for instants before it).
     pub(crate) fn elapsed(&self, now: Nanos) -> Option<Nanos> {
         self.last.map(|last| now - last)

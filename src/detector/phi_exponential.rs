@@ -95,10 +95,10 @@ impl Detector for PhiExponential {
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        let last = self.log.last?;
-        if !threshold.is_finite() {
-            return None;
-        }
+        let last = match self.log.deadline_gate(threshold) {
+            Ok(last) => last,
+            Err(answer) => return answer,
+        };
         Some(deadline_at(last, 0, threshold * LN_10 * self.mean))
     }
 

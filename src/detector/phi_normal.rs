@@ -147,13 +147,10 @@ impl Detector for PhiNormal {
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        let last = self.log.last?;
-        if !threshold.is_finite() {
-            return None;
-        }
-        if threshold <= 0.0 {
-            return Some(last);
-        }
+        let last = match self.log.deadline_gate(threshold) {
+            Ok(last) => last,
+            Err(answer) => return answer,
+        };
         // ⌊last + ⌊μ⌋ + pause + x⌋ for x = frac(μ) + σ'·z, which may be negative.
         let x = if self.scale == 0.0 {
             0.0

@@ -494,20 +494,7 @@ pub fn sweep_timeouts(
     // The adaptive knob: 1 − 10^−x for x from 1 to 5.
     for x in grid(1.0, 5.0, 60) {
         let q = 1.0 - 10f64.powf(-x);
-        let policy = match TimeoutPolicy::adaptive() {
-            TimeoutPolicy::Adaptive {
-                tail_samples,
-                prior_weight,
-                prior_fade,
-                ..
-            } => TimeoutPolicy::Adaptive {
-                quantile: q,
-                tail_samples,
-                prior_weight,
-                prior_fade,
-            },
-            other => other,
-        };
+        let policy = TimeoutPolicy::adaptive_at(q);
         jobs.push((
             "adaptive",
             q,
