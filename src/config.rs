@@ -931,7 +931,7 @@ impl HistogramFields {
 /// How a [`TimeoutEstimator`](crate::timeout::TimeoutEstimator) turns round-trip samples into a
 /// request timeout. Every policy's answer is then clamped to the estimator's `floor` and
 /// `ceiling`, and a cold estimator answers its `initial` timeout.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -954,7 +954,7 @@ pub enum TimeoutPolicy {
     Quantile {
         /// The quantile, in `(0, 1]`.
         quantile: f64,
-        /// The factor applied to it, ≥ 1.
+        /// The factor applied to it, in `[0.1, 1e6]`.
         multiplier: f64,
         /// Added after the factor.
         margin: Nanos,
@@ -1070,7 +1070,8 @@ pub(crate) fn check_quantile(field: &'static str, q: f64) -> Result<(), ConfigEr
 /// | `hedge_quantile` | 0.95 | the quantile [`hedge_delay`](crate::timeout::TimeoutEstimator::hedge_delay) answers |
 /// | `histogram` | 6 × `100s`, `1us` ..= `3600s`, 2 digits | the window of round-trip samples |
 ///
-/// Rules: `floor ≤ ceiling`, `floor > 0`, quantiles in `(0, 1]`, multipliers ≥ 1, and the
+/// Rules: `floor ≤ ceiling`, `floor > 0`, quantiles in `(0, 1]` (the adaptive one below 1),
+/// multipliers in `[0.1, 1e6]`, at least two tail samples, and the
 /// histogram's own rules.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(

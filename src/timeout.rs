@@ -232,7 +232,7 @@ impl TimeoutEstimator {
     /// The timeout for a request sent at `now`.
     pub fn timeout(&mut self, now: Nanos) -> Nanos {
         let initial = self.config.initial.as_nanos() as f64;
-        let ns = match self.config.policy.clone() {
+        let ns = match self.config.policy {
             TimeoutPolicy::Fixed { timeout } => timeout.as_nanos() as f64,
             TimeoutPolicy::Rfc6298 { .. } => self.rto,
             TimeoutPolicy::Quantile {

@@ -67,7 +67,7 @@ fn karns_rule_ignores_replies_to_retried_requests() {
             margin: Nanos::ZERO,
         },
     ] {
-        let mut est = TimeoutEstimator::new(config(policy.clone())).unwrap();
+        let mut est = TimeoutEstimator::new(config(policy)).unwrap();
         for i in 0..100u64 {
             est.record(Nanos::from_millis(30), Nanos::from_secs(i));
         }
@@ -100,7 +100,7 @@ fn timeouts_push_estimates_up_and_never_spiral_down() {
             40,
         ),
     ] {
-        let mut est = TimeoutEstimator::new(config(policy.clone())).unwrap();
+        let mut est = TimeoutEstimator::new(config(policy)).unwrap();
         let mut now = Nanos::ZERO;
         for _ in 0..300 {
             now += Nanos::from_millis(100);
@@ -139,7 +139,7 @@ fn cold_estimators_answer_the_initial_timeout_clamped() {
             margin: Nanos::ZERO,
         },
     ] {
-        let mut est = TimeoutEstimator::new(config(policy.clone())).unwrap();
+        let mut est = TimeoutEstimator::new(config(policy)).unwrap();
         assert_eq!(est.timeout(Nanos::ZERO), Nanos::from_secs(1));
         assert_eq!(est.hedge_delay(Nanos::ZERO), Nanos::from_secs(1));
         let mut low = TimeoutEstimator::new(TimeoutConfig {
