@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nbest mean timeout within a premature-timeout budget:"
     )?;
     writeln!(out, "{:<10} {:>10} {:>10}", "family", "1%", "0.1%")?;
-    for family in ["fixed", "rfc6298", "quantile", "adaptive"] {
+    for family in ["fixed", "rfc6298", "quantile", "default"] {
         writeln!(
             out,
             "{:<10} {:>9.3}s {:>9.3}s",

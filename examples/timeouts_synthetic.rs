@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(
         out,
         "{:<14} {:>8} {:>8} {:>8} {:>8} {:>8}   (1% | 0.1%)",
-        "scenario", "fixed", "rfc6298", "quantile", "adaptive", "oracle"
+        "scenario", "fixed", "rfc6298", "quantile", "default", "oracle"
     )?;
     for scenario in RttScenario::ALL {
         let trace = generate(scenario, seed, 24, 3_000, Nanos::from_secs(1));
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 best_within(&points, "fixed", budget),
                 best_within(&points, "rfc6298", budget),
                 best_within(&points, "quantile", budget),
-                best_within(&points, "adaptive", budget),
+                best_within(&points, "default", budget),
                 oracle,
                 if budget == 0.01 { "1%" } else { "0.1%" }
             )?;

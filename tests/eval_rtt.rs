@@ -190,7 +190,7 @@ fn seattle_targets() {
             ..Default::default()
         };
         points.push(TimeoutPoint {
-            family: "adaptive",
+            family: "default",
             knob: q,
             report: replay_timeouts(&trace, &cfg).unwrap(),
         });
@@ -208,8 +208,8 @@ fn seattle_targets() {
         });
     }
     let (a1, a01) = (
-        best_within(&points, "adaptive", 0.01),
-        best_within(&points, "adaptive", 0.001),
+        best_within(&points, "default", 0.01),
+        best_within(&points, "default", 0.001),
     );
     let (f1, f01) = (
         best_within(&points, "fixed", 0.01),

@@ -1,15 +1,23 @@
 //! Detection and timeout quality, measured as `qos-spec.md` specifies: trace formats, replays,
 //! metrics and synthetic traces.
 //!
-//! This release covers round-trip-time traces and the timeout replay (§6); heartbeat traces
-//! and the detector replay follow the same shape.
+//! Heartbeat traces and the detector replay (§1–§3, §5) are in [`heartbeat`];
+//! round-trip-time traces and the timeout replay (§6) in [`rtt`].
 
+pub mod hb_gen;
+pub mod heartbeat;
+mod oracle;
 mod rng;
 pub mod rtt;
 pub mod rtt_gen;
+pub mod run;
+pub mod spec;
 
+pub use heartbeat::{HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, score};
 pub use rng::Rng;
 pub use rtt::{
     Probe, RttPeer, RttTrace, TimeoutPoint, TimeoutReport, TraceError, best_within,
     replay_timeouts, sweep_timeouts, timeout_oracle,
 };
+pub use run::{Point, evaluate, frontier};
+pub use spec::{DetectorSpec, Family, SpecError};

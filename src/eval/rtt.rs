@@ -355,69 +355,27 @@ pub fn replay_timeouts(
 /// those trade-offs. `None` if no assignment meets the budget (never for `budget ≥ 0` with
 /// finite round trips).
 pub fn timeout_oracle(trace: &RttTrace, budget: f64) -> Option<TimeoutReport> {
-    // Per peer: its replies sorted; a timeout equal to the k-th largest reply leaves k − 1
-    // premature (the replies strictly larger).
-    let peers: Vec<(u64, Vec<u64>)> = trace
+    // Per peer: every probe pays the timeout; replies above it are premature.
+    let groups: Vec<(f64, Vec<u64>)> = trace
         .peers
         .iter()
         .map(|p| {
             let mut r: Vec<u64> = p.probes.iter().filter_map(|x| x.rtt.map(|r| r.0)).collect();
             r.sort_unstable();
-            (p.probes.len() as u64, r)
+            (p.probes.len() as f64, r)
         })
         .collect();
-    let replied: u64 = peers.iter().map(|(_, r)| r.len() as u64).sum();
-    let probes: u64 = peers.iter().map(|(n, _)| *n).sum();
+    let replied: u64 = groups.iter().map(|(_, r)| r.len() as u64).sum();
+    let probes = trace.probes() as u64;
     let allowed = (budget * replied as f64).floor() as u64;
-    // For a price λ per premature reply, each peer picks the timeout minimising
-    // n·T + λ·premature(T) among its reply values.
-    let choose = |lambda: f64| -> (u64, f64) {
-        let (mut prem, mut sum) = (0u64, 0f64);
-        for (n, r) in &peers {
-            if r.is_empty() {
-                continue; // no reply to wait for: the smallest timeout, 0, is free
-            }
-            let m = r.len();
-            let (mut best_cost, mut best) = (f64::INFINITY, (0u64, 0f64));
-            for (i, &t) in r.iter().enumerate() {
-                if i + 1 < m && r[i + 1] == t {
-                    continue; // take the last of equal values
-                }
-                let p = (m - 1 - i) as u64;
-                let cost = *n as f64 * t as f64 + lambda * p as f64;
-                if cost < best_cost {
-                    best_cost = cost;
-                    best = (p, *n as f64 * t as f64);
-                }
-            }
-            prem += best.0;
-            sum += best.1;
-        }
-        (prem, sum)
-    };
-    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-    while choose(hi).0 > allowed {
-        hi *= 2.0;
-        if hi > 1e40 {
-            return None;
-        }
-    }
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if choose(mid).0 > allowed {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let (prem, sum) = choose(hi);
-    Some(TimeoutReport::from_sums(probes, replied, prem, sum))
+    let h = crate::eval::oracle::hindsight(&groups, allowed)?;
+    Some(TimeoutReport::from_sums(probes, replied, h.misses, h.cost))
 }
 
 /// One point of a timeout sweep: a family, the knob's value, and what the replay measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeoutPoint {
-    /// The policy family (`fixed`, `rfc6298`, `quantile`, `adaptive`).
+    /// The policy family (`fixed`, `rfc6298`, `quantile`, `default`: the adaptive policy).
     pub family: &'static str,
     /// The knob's value for this point (a timeout or floor in seconds, or a multiplier).
     pub knob: f64,
@@ -435,15 +393,8 @@ pub fn best_within(points: &[TimeoutPoint], family: &str, budget: f64) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Sweeps each canonical family's knob over a built-in grid on `trace`, starting from `base`
-/// (its floor, ceiling, initial timeout and histogram): fixed timeouts, RFC 6298 floors,
-/// multipliers of the p99 quantile policy, and the adaptive policy's multiplier. Runs on up to
-/// `threads` threads.
-pub fn sweep_timeouts(
-    trace: &RttTrace,
-    base: &TimeoutConfig,
-    threads: usize,
-) -> Result<Vec<TimeoutPoint>, ConfigError> {
+/// The built-in grids of [`sweep_timeouts`]: `(family, knob, configuration)`.
+fn timeout_jobs(base: &TimeoutConfig) -> Vec<(&'static str, f64, TimeoutConfig)> {
     use crate::config::TimeoutPolicy;
     let mut jobs: Vec<(&'static str, f64, TimeoutConfig)> = Vec::new();
     let grid = |lo: f64, hi: f64, steps: usize| -> Vec<f64> {
@@ -496,7 +447,7 @@ pub fn sweep_timeouts(
         let q = 1.0 - 10f64.powf(-x);
         let policy = TimeoutPolicy::adaptive_at(q);
         jobs.push((
-            "adaptive",
+            "default",
             q,
             TimeoutConfig {
                 policy,
@@ -504,6 +455,19 @@ pub fn sweep_timeouts(
             },
         ));
     }
+    jobs
+}
+
+/// Sweeps each canonical family's knob over a built-in grid on `trace`, starting from `base`
+/// (its floor, ceiling, initial timeout and histogram): fixed timeouts, RFC 6298 floors,
+/// multipliers of the p99 quantile policy, and the adaptive (`default`) policy's quantile.
+/// Runs on up to `threads` threads.
+pub fn sweep_timeouts(
+    trace: &RttTrace,
+    base: &TimeoutConfig,
+    threads: usize,
+) -> Result<Vec<TimeoutPoint>, ConfigError> {
+    let jobs = timeout_jobs(base);
     let threads = threads.max(1);
     let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(threads)).collect();
     let results: Vec<Result<Vec<TimeoutPoint>, ConfigError>> = std::thread::scope(|s| {
@@ -534,4 +498,186 @@ pub fn sweep_timeouts(
         points.extend(r?);
     }
     Ok(points)
+}
+
+/// A timeout policy named by a spec (`qos-spec.md` §6): `fixed:timeout=T`,
+/// `rfc6298:floor=F,cap=C,granularity=G,initial=I`, `quantile:quantile=q,multiplier=m,margin=M`
+/// or `default:quantile=q` (the adaptive policy). Unset keys keep the spec's defaults
+/// (`floor=1s`, `cap=60s`, `granularity=1ms`, `initial=1s` for RFC 6298; the estimator's
+/// defaults otherwise).
+///
+/// ```
+/// use accrual::eval::rtt::TimeoutSpec;
+///
+/// let s: TimeoutSpec = "rfc6298:floor=200ms".parse().unwrap();
+/// assert_eq!(s.to_string(), "rfc6298:floor=200ms,cap=60s,granularity=1ms,initial=1s");
+/// assert!("rfc6298:flor=1s".parse::<TimeoutSpec>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeoutSpec {
+    /// The family: `fixed`, `rfc6298`, `quantile` or `default`.
+    pub family: &'static str,
+    /// The estimator configuration the spec stands for.
+    pub config: TimeoutConfig,
+}
+
+impl TimeoutSpec {
+    /// The family names.
+    pub const FAMILIES: [&'static str; 4] = ["fixed", "rfc6298", "quantile", "default"];
+
+    /// The family with its defaults.
+    pub fn new(family: &str) -> Result<Self, crate::eval::spec::SpecError> {
+        use crate::config::TimeoutPolicy;
+        let (family, config) = match family {
+            "fixed" => (
+                "fixed",
+                TimeoutConfig {
+                    policy: TimeoutPolicy::Fixed {
+                        timeout: Nanos::from_secs(1),
+                    },
+                    ..TimeoutConfig::default()
+                },
+            ),
+            "rfc6298" => (
+                "rfc6298",
+                TimeoutConfig {
+                    policy: TimeoutPolicy::rfc6298(),
+                    floor: Nanos::from_secs(1),
+                    ..TimeoutConfig::default()
+                },
+            ),
+            "quantile" => (
+                "quantile",
+                TimeoutConfig {
+                    policy: TimeoutPolicy::Quantile {
+                        quantile: 0.99,
+                        multiplier: 1.0,
+                        margin: Nanos::ZERO,
+                    },
+                    ..TimeoutConfig::default()
+                },
+            ),
+            "default" => ("default", TimeoutConfig::default()),
+            other => {
+                return Err(crate::eval::spec::SpecError::UnknownFamily(format!(
+                    "{other}` for a timeout policy (one of fixed, rfc6298, quantile, default"
+                )));
+            }
+        };
+        Ok(TimeoutSpec { family, config })
+    }
+
+    /// The built-in sweep of the family's knob (as [`sweep_timeouts`] runs it).
+    pub fn grid(family: &str, base: &TimeoutConfig) -> Vec<TimeoutSpec> {
+        let label = match family {
+            "fixed" => "fixed",
+            "rfc6298" => "rfc6298",
+            "quantile" => "quantile",
+            _ => "default",
+        };
+        timeout_jobs(base)
+            .into_iter()
+            .filter(|(f, _, _)| *f == label)
+            .map(|(family, _, config)| TimeoutSpec { family, config })
+            .collect()
+    }
+}
+
+impl std::str::FromStr for TimeoutSpec {
+    type Err = crate::eval::spec::SpecError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        use crate::config::TimeoutPolicy;
+        use crate::eval::spec::SpecError;
+        let (family, rest) = match text.split_once(':') {
+            Some((f, r)) => (f.trim(), r),
+            None => (text.trim(), ""),
+        };
+        let mut spec = TimeoutSpec::new(family)?;
+        let keys: &[&str] = match spec.family {
+            "fixed" => &["timeout"],
+            "rfc6298" => &["floor", "cap", "granularity", "initial"],
+            "quantile" => &["quantile", "multiplier", "margin"],
+            _ => &["quantile"],
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| SpecError::MissingValue(item.to_owned()))?;
+            if !keys.contains(&key) {
+                return Err(SpecError::BadNumber {
+                    key: format!("unknown key `{key}` for {}; keys", spec.family),
+                    value: keys.join(", "),
+                });
+            }
+            if seen.contains(&key) {
+                return Err(SpecError::DuplicateKey(key.to_owned()));
+            }
+            seen.push(key);
+            let duration = || {
+                value
+                    .parse::<Nanos>()
+                    .map_err(|error| SpecError::BadDuration {
+                        key: key.to_owned(),
+                        error,
+                    })
+            };
+            let number = || {
+                value.parse::<f64>().map_err(|_| SpecError::BadNumber {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                })
+            };
+            let c = &mut spec.config;
+            match (key, &mut c.policy) {
+                ("timeout", TimeoutPolicy::Fixed { timeout }) => *timeout = duration()?,
+                ("floor", _) => c.floor = duration()?,
+                ("cap", _) => c.ceiling = duration()?,
+                ("initial", _) => c.initial = duration()?,
+                ("granularity", TimeoutPolicy::Rfc6298 { granularity }) => {
+                    *granularity = duration()?
+                }
+                ("quantile", TimeoutPolicy::Quantile { quantile, .. })
+                | ("quantile", TimeoutPolicy::Adaptive { quantile, .. }) => *quantile = number()?,
+                ("multiplier", TimeoutPolicy::Quantile { multiplier, .. }) => {
+                    *multiplier = number()?
+                }
+                ("margin", TimeoutPolicy::Quantile { margin, .. }) => *margin = duration()?,
+                _ => {
+                    return Err(SpecError::MissingValue(item.to_owned()));
+                }
+            }
+        }
+        if let TimeoutPolicy::Fixed { timeout } = spec.config.policy {
+            spec.config.ceiling = spec.config.ceiling.max(timeout);
+        }
+        spec.config.validate().map_err(SpecError::Config)?;
+        Ok(spec)
+    }
+}
+
+impl fmt::Display for TimeoutSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::config::TimeoutPolicy;
+        let c = &self.config;
+        match c.policy {
+            TimeoutPolicy::Fixed { timeout } => write!(f, "fixed:timeout={timeout}"),
+            TimeoutPolicy::Rfc6298 { granularity } => write!(
+                f,
+                "rfc6298:floor={},cap={},granularity={granularity},initial={}",
+                c.floor, c.ceiling, c.initial
+            ),
+            TimeoutPolicy::Quantile {
+                quantile,
+                multiplier,
+                margin,
+            } => write!(
+                f,
+                "quantile:quantile={quantile},multiplier={multiplier},margin={margin}"
+            ),
+            TimeoutPolicy::Adaptive { quantile, .. } => write!(f, "default:quantile={quantile}"),
+        }
+    }
 }

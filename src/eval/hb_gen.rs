@@ -1,0 +1,251 @@
+//! Synthetic heartbeat traces: seeded, deterministic fleets whose links look like real ones.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::eval::heartbeat::{Heartbeat, HeartbeatPeer, HeartbeatTrace};
+use crate::eval::rng::Rng;
+use crate::time::Nanos;
+
+/// A kind of link or host. Every peer draws its own parameters from the scenario's ranges.
+///
+/// | scenario | model |
+/// |---|---|
+/// | `lan` | same rack: base delay 0.1–0.5 ms plus exponential jitter (mean 50 µs); 0.1% of heartbeats hit a scheduler spike of 1–10 ms |
+/// | `datacenter` | busy datacenter: base 0.5–2 ms, jitter 0.3 ms; congestion episodes (one every ~2 min per peer, ~10 s long) add exponential queueing delay of mean 5–40 ms |
+/// | `wan` | cross-continent: base 30–150 ms, jitter 2 ms; Gilbert–Elliott loss (good→bad 0.2%, bad→good 30%, 70% loss while bad, 0.1% while good); route changes every ~10 min move the base by −20…+60 ms for the next stretch |
+/// | `cloud-vm` | noisy cloud VM: base 0.5–3 ms plus a Pareto tail (index 1.5, scale 0.5 ms); the sender stalls for 50–800 ms about once a minute, sending nothing while stalled |
+/// | `jvm` | JVM-like service: LAN delays; stop-the-world pauses of 100 ms–3 s every ~3 min (per peer), during which nothing is sent; the heartbeats due are sent together when the pause ends |
+/// | `monitor-stall` | LAN and datacenter peers, while the monitor itself stalls for 0.5–10 s every ~3 min: its ticks stop and every heartbeat arriving meanwhile is received when it resumes |
+/// | `mixed` | a fleet of all of the above (monitor stalls excepted), peer by peer |
+///
+/// Heartbeats are sent every 100 ms; the monitor ticks every 100 ms (`@monitor` rows). A
+/// peer's `send_ns` is its own clock: the true send time plus a random offset of up to an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Same-rack LAN.
+    Lan,
+    /// Busy datacenter.
+    Datacenter,
+    /// Cross-continent WAN.
+    Wan,
+    /// Noisy cloud VM.
+    CloudVm,
+    /// JVM-like service with stop-the-world pauses.
+    Jvm,
+    /// Healthy peers, stalling monitor.
+    MonitorStall,
+    /// A fleet of every kind.
+    Mixed,
+}
+
+/// The heartbeat interval of generated traces.
+pub const INTERVAL: Nanos = Nanos::from_millis(100);
+
+impl Scenario {
+    /// The built-in suite, in report order.
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Lan,
+        Scenario::Datacenter,
+        Scenario::Wan,
+        Scenario::CloudVm,
+        Scenario::Jvm,
+        Scenario::MonitorStall,
+        Scenario::Mixed,
+    ];
+
+    /// The scenario's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Lan => "lan",
+            Scenario::Datacenter => "datacenter",
+            Scenario::Wan => "wan",
+            Scenario::CloudVm => "cloud-vm",
+            Scenario::Jvm => "jvm",
+            Scenario::MonitorStall => "monitor-stall",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Scenario::ALL.iter().map(|x| x.name()).collect();
+                format!("unknown scenario `{s}` (one of {})", names.join(", "))
+            })
+    }
+}
+
+const MS: f64 = 1e6;
+const S: f64 = 1e9;
+
+/// Generates `peers` peers over `duration`. The same arguments give the same trace, byte for
+/// byte once written.
+///
+/// ```
+/// use accrual::eval::hb_gen::{Scenario, generate};
+/// use accrual::Nanos;
+///
+/// let a = generate(Scenario::Wan, 7, 4, Nanos::from_secs(60));
+/// assert_eq!(a, generate(Scenario::Wan, 7, 4, Nanos::from_secs(60)));
+/// assert_eq!(a.peers.len(), 4);
+/// assert!(a.rows() > 4 * 550); // 600 sent per peer, a few lost
+/// ```
+pub fn generate(scenario: Scenario, seed: u64, peers: usize, duration: Nanos) -> HeartbeatTrace {
+    let d = duration.as_nanos() as f64;
+    let mut trace = HeartbeatTrace::default();
+    let mut monitor = Rng::new(seed ^ 0x005e_ed0f_5a11);
+    // The monitor's stalls: [start, end) intervals, only in the monitor-stall scenario.
+    let mut stalls: Vec<(f64, f64)> = Vec::new();
+    if scenario == Scenario::MonitorStall {
+        let mut t = monitor.exponential(180.0 * S);
+        while t < d {
+            let len = 0.5 * S + monitor.unit() * 9.5 * S;
+            stalls.push((t, t + len));
+            t += len + monitor.exponential(180.0 * S);
+        }
+    }
+    let release = |recv: f64| -> f64 {
+        stalls
+            .iter()
+            .find(|&&(a, b)| recv >= a && recv < b)
+            .map_or(recv, |&(_, b)| b)
+    };
+    for p in 0..peers {
+        let kind = match scenario {
+            Scenario::Mixed => Scenario::ALL[p % 5],
+            Scenario::MonitorStall => {
+                if p % 2 == 0 {
+                    Scenario::Lan
+                } else {
+                    Scenario::Datacenter
+                }
+            }
+            s => s,
+        };
+        let mut rng = Rng::new(seed ^ (p as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let offset = (rng.unit() * 3600.0 * S) as u64;
+        let rows = link(kind, &mut rng, d)
+            .into_iter()
+            .map(|(seq, sent, recv)| Heartbeat {
+                seq,
+                send: Some(sent as u64 + offset),
+                recv: release(recv) as u64,
+            })
+            .collect();
+        trace.peers.push(HeartbeatPeer {
+            name: format!("{}-{p}", kind.name()),
+            rows,
+        });
+    }
+    let interval = INTERVAL.as_nanos() as f64;
+    let mut t = 0.0;
+    while t < d {
+        if !stalls.iter().any(|&(a, b)| t >= a && t < b) {
+            trace.ticks.push(t as u64);
+        }
+        t += interval;
+    }
+    trace
+}
+
+/// `(seq, sent, received)` for one peer of kind `kind` (never `Mixed` or `MonitorStall`).
+fn link(kind: Scenario, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
+    let interval = INTERVAL.as_nanos() as f64;
+    let between = |rng: &mut Rng, lo: f64, hi: f64| lo + (hi - lo) * rng.unit();
+    let mut out = Vec::with_capacity((duration / interval) as usize + 1);
+    let base = match kind {
+        Scenario::Datacenter => between(rng, 0.5, 2.0) * MS,
+        Scenario::Wan => between(rng, 30.0, 150.0) * MS,
+        Scenario::CloudVm => between(rng, 0.5, 3.0) * MS,
+        _ => between(rng, 0.1, 0.5) * MS,
+    };
+    let congestion_mean = between(rng, 5.0, 40.0) * MS;
+    let (mut congested_until, mut shift, mut bad) = (-1.0f64, 0.0f64, false);
+    // Sender-side pauses (cloud-vm stalls, jvm stop-the-world): [start, end).
+    let (mut pause_start, mut pause_end) = (-1.0f64, -1.0f64);
+    let mut next_pause = match kind {
+        Scenario::CloudVm => rng.exponential(60.0 * S),
+        Scenario::Jvm => rng.exponential(180.0 * S),
+        _ => f64::INFINITY,
+    };
+    let mut seq = 0u64;
+    let mut due = interval;
+    while due < duration {
+        seq += 1;
+        let mut sent = due;
+        due += interval;
+        if sent >= next_pause {
+            pause_start = next_pause;
+            pause_end = next_pause
+                + match kind {
+                    Scenario::CloudVm => between(rng, 50.0, 800.0) * MS,
+                    _ => between(rng, 100.0, 3000.0) * MS,
+                };
+            next_pause = pause_end
+                + rng.exponential(
+                    if kind == Scenario::CloudVm {
+                        60.0
+                    } else {
+                        180.0
+                    } * S,
+                );
+        }
+        if sent >= pause_start && sent < pause_end {
+            match kind {
+                // A stalled VM sends nothing; the schedule goes on after the stall.
+                Scenario::CloudVm => continue,
+                // A paused JVM's timer fires for every heartbeat due, when the pause ends.
+                _ => sent = pause_end + (seq % 4) as f64 * 1e3,
+            }
+        }
+        let mut delay = base;
+        match kind {
+            Scenario::Lan | Scenario::Jvm | Scenario::Mixed | Scenario::MonitorStall => {
+                delay += rng.exponential(0.05 * MS);
+                if rng.chance(0.001) {
+                    delay += between(rng, 1.0, 10.0) * MS;
+                }
+            }
+            Scenario::Datacenter => {
+                delay += rng.exponential(0.3 * MS);
+                if sent >= congested_until && rng.chance(interval / (120.0 * S)) {
+                    congested_until = sent + rng.exponential(10.0 * S);
+                }
+                if sent < congested_until {
+                    delay += rng.exponential(congestion_mean);
+                }
+            }
+            Scenario::Wan => {
+                if rng.chance(interval / (600.0 * S)) {
+                    shift = between(rng, -20.0, 60.0) * MS;
+                }
+                delay = (delay + shift).max(base * 0.5) + rng.exponential(2.0 * MS);
+                bad = if bad {
+                    !rng.chance(0.3)
+                } else {
+                    rng.chance(0.002)
+                };
+                if rng.chance(if bad { 0.7 } else { 0.001 }) {
+                    continue;
+                }
+            }
+            Scenario::CloudVm => {
+                delay += rng.pareto(0.5 * MS, 1.5) - 0.5 * MS;
+            }
+        }
+        out.push((seq, sent, sent + delay));
+    }
+    out
+}

@@ -1,0 +1,449 @@
+//! Heartbeat traces (`qos-spec.md` §1), the detector replay (§2), tick-sampled scoring (§3)
+//! and the per-peer oracle (§5).
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use crate::detector::{Arrival, Detector};
+use crate::eval::rtt::TraceError;
+use crate::time::Nanos;
+
+/// The reserved peer id of the monitor's own evaluation ticks.
+pub const MONITOR: &str = "@monitor";
+
+const HEADER: &str = "peer,seq,send_ns,recv_ns";
+
+/// One received heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The sender's sequence number.
+    pub seq: u64,
+    /// The sender's clock at sending, if recorded.
+    pub send: Option<u64>,
+    /// The monitor's clock at receipt.
+    pub recv: u64,
+}
+
+/// The heartbeats received from one peer, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatPeer {
+    /// The peer's id.
+    pub name: String,
+    /// Its heartbeats.
+    pub rows: Vec<Heartbeat>,
+}
+
+/// A heartbeat trace: heartbeats per peer, and the monitor's own ticks.
+///
+/// The file format (`qos-spec.md` §1): comment lines start with `#`; the header
+/// `peer,seq,send_ns,recv_ns` is required; `send_ns` may be empty; rows need not be sorted;
+/// rows of the peer `@monitor` are the monitor's evaluation ticks.
+///
+/// ```
+/// use accrual::eval::HeartbeatTrace;
+///
+/// let text = "peer,seq,send_ns,recv_ns\ndb-1,0,,1000\n@monitor,0,500,500\ndb-1,1,,2000\n";
+/// let t = HeartbeatTrace::parse(text.as_bytes(), "inline").unwrap();
+/// assert_eq!(t.peers[0].rows.len(), 2);
+/// assert_eq!(t.ticks, vec![500]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeartbeatTrace {
+    /// The peers, in order of first appearance (`@monitor` excluded).
+    pub peers: Vec<HeartbeatPeer>,
+    /// The monitor's ticks, sorted.
+    pub ticks: Vec<u64>,
+}
+
+fn field_u64(
+    text: &str,
+    path: &str,
+    line: u64,
+    column: usize,
+    field: &'static str,
+) -> Result<u64, TraceError> {
+    let bad = || TraceError::BadNumber {
+        path: path.to_owned(),
+        line,
+        column,
+        field,
+        text: text.to_owned(),
+    };
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 20 {
+        return Err(bad());
+    }
+    let mut v: u64 = 0;
+    for &b in bytes {
+        if !b.is_ascii_digit() {
+            return Err(bad());
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or_else(bad)?;
+    }
+    Ok(v)
+}
+
+impl HeartbeatTrace {
+    /// Reads a trace file.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, TraceError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| TraceError::Io {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        Self::parse(std::io::BufReader::with_capacity(1 << 16, file), &name)
+    }
+
+    /// Reads a trace from any reader, line by line; `path` names it in errors.
+    pub fn parse(mut reader: impl BufRead, path: &str) -> Result<Self, TraceError> {
+        let mut trace = HeartbeatTrace::default();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut header = false;
+        let mut buf = String::new();
+        let mut n = 0u64;
+        loop {
+            buf.clear();
+            let read = reader.read_line(&mut buf).map_err(|e| TraceError::Io {
+                path: path.to_owned(),
+                message: format!("line {}: {e}", n + 1),
+            })?;
+            if read == 0 {
+                break;
+            }
+            n += 1;
+            let line = buf.trim_end_matches(['\n', '\r']);
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            if !header {
+                if line.trim() != HEADER {
+                    return Err(TraceError::BadHeader {
+                        path: path.to_owned(),
+                        line: n,
+                        expected: HEADER,
+                        found: line.to_owned(),
+                    });
+                }
+                header = true;
+                continue;
+            }
+            let mut fields = line.split(',');
+            let parts: [Option<&str>; 5] = std::array::from_fn(|_| fields.next());
+            let [Some(peer), Some(seq), Some(send), Some(recv), None] = parts else {
+                return Err(TraceError::FieldCount {
+                    path: path.to_owned(),
+                    line: n,
+                    expected: 4,
+                    found: line.split(',').count(),
+                });
+            };
+            if peer.is_empty() {
+                return Err(TraceError::EmptyPeer {
+                    path: path.to_owned(),
+                    line: n,
+                });
+            }
+            let seq = field_u64(seq, path, n, 2, "seq")?;
+            let send = if send.is_empty() {
+                None
+            } else {
+                Some(field_u64(send, path, n, 3, "send_ns")?)
+            };
+            let recv = field_u64(recv, path, n, 4, "recv_ns")?;
+            if peer == MONITOR {
+                trace.ticks.push(recv);
+                continue;
+            }
+            let slot = match index.get(peer) {
+                Some(&i) => i,
+                None => {
+                    index.insert(peer.to_owned(), trace.peers.len());
+                    trace.peers.push(HeartbeatPeer {
+                        name: peer.to_owned(),
+                        rows: Vec::new(),
+                    });
+                    trace.peers.len() - 1
+                }
+            };
+            trace.peers[slot].rows.push(Heartbeat { seq, send, recv });
+        }
+        if !header {
+            return Err(TraceError::MissingHeader {
+                path: path.to_owned(),
+            });
+        }
+        trace.ticks.sort_unstable();
+        Ok(trace)
+    }
+
+    /// Writes the trace in the file format: peers in order, then the ticks.
+    pub fn write(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(out);
+        writeln!(out, "# accrual heartbeat trace v1")?;
+        writeln!(out, "{HEADER}")?;
+        for p in &self.peers {
+            for r in &p.rows {
+                match r.send {
+                    Some(s) => writeln!(out, "{},{},{},{}", p.name, r.seq, s, r.recv)?,
+                    None => writeln!(out, "{},{},,{}", p.name, r.seq, r.recv)?,
+                }
+            }
+        }
+        for (i, t) in self.ticks.iter().enumerate() {
+            writeln!(out, "{MONITOR},{i},{t},{t}")?;
+        }
+        out.flush()
+    }
+
+    /// All heartbeat rows (ticks excluded).
+    pub fn rows(&self) -> usize {
+        self.peers.iter().map(|p| p.rows.len()).sum()
+    }
+}
+
+/// One peer's replay: every accepted arrival and the deadline the detector gave right after
+/// it (`None`: never suspects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerReplay {
+    /// The peer's id.
+    pub name: String,
+    /// Accepted arrivals, in order.
+    pub arrivals: Vec<u64>,
+    /// The deadline after each arrival, clamped to it.
+    pub deadlines: Vec<Option<u64>>,
+    /// Rows not fed to the detector (sequence number not new).
+    pub stale: u64,
+}
+
+/// Replays one peer (§2 steps 1–2): rows sorted by receipt (ties by sequence number), stale
+/// rows counted and skipped, each accepted arrival fed to `detector` and followed by a deadline
+/// query at `threshold`.
+pub fn replay_peer(
+    peer: &HeartbeatPeer,
+    detector: &mut dyn Detector,
+    threshold: f64,
+) -> PeerReplay {
+    let mut rows = peer.rows.clone();
+    rows.sort_by_key(|r| (r.recv, r.seq));
+    let mut out = PeerReplay {
+        name: peer.name.clone(),
+        arrivals: Vec::with_capacity(rows.len()),
+        deadlines: Vec::with_capacity(rows.len()),
+        stale: 0,
+    };
+    let mut max_seq: Option<u64> = None;
+    for r in rows {
+        if max_seq.is_some_and(|m| r.seq <= m) {
+            out.stale += 1;
+            continue;
+        }
+        max_seq = Some(r.seq);
+        // Sorted by receipt, so the detector accepts every row the spec accepts.
+        let accepted = detector.heartbeat_seq(Nanos(r.recv), r.seq);
+        debug_assert_eq!(accepted, Arrival::Accepted);
+        out.arrivals.push(r.recv);
+        out.deadlines.push(
+            detector
+                .deadline(threshold)
+                .map(|d| d.as_nanos().max(r.recv)),
+        );
+    }
+    out
+}
+
+/// The §2 and §3 metrics of a replayed fleet. Durations in seconds; `+∞` (JSON `null`) where a
+/// detector never suspects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Score {
+    /// Peers scored (`@monitor` excluded).
+    pub peers: u64,
+    /// The sum of the peers' observed times.
+    pub observed_s: f64,
+    /// Mistakes: a next arrival later than the deadline.
+    pub mistakes: u64,
+    /// Mistakes per peer-hour.
+    pub mistake_rate_per_hour: f64,
+    /// Mean mistake duration (0 when none).
+    pub mistake_duration_mean_s: f64,
+    /// `1 − total mistake time / observed time`.
+    pub query_accuracy: f64,
+    /// Mean detection time `τ_k − A_k`.
+    pub detection_time_mean_s: f64,
+    /// The detection-time sample at index `⌊0.99·n⌋` of the sorted samples.
+    pub detection_time_p99_s: f64,
+    /// Stale rows.
+    pub stale: u64,
+    /// Trust-to-suspect changes when every peer is sampled at every monitor tick; `None`
+    /// without ticks.
+    pub tick_sampled_suspicions: Option<u64>,
+}
+
+/// Scores replayed peers (§2 steps 3–5 and the fleet metrics; §3 when `ticks` is not empty),
+/// skipping the first `warmup` accepted arrivals of each peer.
+pub fn score(peers: &[PeerReplay], warmup: usize, ticks: &[u64]) -> Score {
+    let (mut observed, mut mistakes, mut mistake_time, mut stale) = (0f64, 0u64, 0f64, 0u64);
+    let mut detection: Vec<f64> = Vec::new();
+    for p in peers {
+        stale += p.stale;
+        let n = p.arrivals.len();
+        if n > warmup {
+            observed += (p.arrivals[n - 1] - p.arrivals[warmup]) as f64;
+        }
+        for k in warmup..n.saturating_sub(1) {
+            let (a, next) = (p.arrivals[k], p.arrivals[k + 1]);
+            match p.deadlines[k] {
+                Some(tau) => {
+                    detection.push((tau - a) as f64);
+                    if next > tau {
+                        mistakes += 1;
+                        mistake_time += (next - tau) as f64;
+                    }
+                }
+                None => detection.push(f64::INFINITY),
+            }
+        }
+    }
+    detection.sort_by(f64::total_cmp);
+    let observed_s = observed / 1e9;
+    let mean = if detection.is_empty() {
+        0.0
+    } else {
+        detection.iter().sum::<f64>() / detection.len() as f64 / 1e9
+    };
+    let p99 = if detection.is_empty() {
+        0.0
+    } else {
+        let i = ((0.99 * detection.len() as f64).floor() as usize).min(detection.len() - 1);
+        detection[i] / 1e9
+    };
+    Score {
+        peers: peers.len() as u64,
+        observed_s,
+        mistakes,
+        mistake_rate_per_hour: if observed_s > 0.0 {
+            mistakes as f64 / (observed_s / 3600.0)
+        } else {
+            0.0
+        },
+        mistake_duration_mean_s: if mistakes > 0 {
+            mistake_time / mistakes as f64 / 1e9
+        } else {
+            0.0
+        },
+        query_accuracy: if observed > 0.0 {
+            1.0 - mistake_time / observed
+        } else {
+            1.0
+        },
+        detection_time_mean_s: mean,
+        detection_time_p99_s: p99,
+        stale,
+        tick_sampled_suspicions: (!ticks.is_empty()).then(|| tick_sampled(peers, ticks)),
+    }
+}
+
+/// §3: each peer's verdict at each tick (suspect iff the tick is later than the deadline of
+/// the latest arrival at or before it; not sampled before its first arrival), counting
+/// trust-to-suspect changes from an initial trust.
+fn tick_sampled(peers: &[PeerReplay], ticks: &[u64]) -> u64 {
+    let mut changes = 0;
+    for p in peers {
+        let mut suspect = false;
+        let mut k = 0usize; // arrivals at or before the current tick
+        for &t in ticks {
+            while k < p.arrivals.len() && p.arrivals[k] <= t {
+                k += 1;
+            }
+            if k == 0 {
+                continue;
+            }
+            let now = match p.deadlines[k - 1] {
+                Some(tau) => t > tau,
+                None => false,
+            };
+            if now && !suspect {
+                changes += 1;
+            }
+            suspect = now;
+        }
+    }
+    changes
+}
+
+/// The per-peer oracle of §5: each peer's own fixed timeout, chosen with the whole trace in
+/// view, minimising the fleet's mean detection time with at most `budget` mistakes per
+/// peer-hour; returns the score of that assignment and the timeouts chosen. `None` only if no
+/// assignment meets the budget.
+pub fn oracle(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> Option<(Score, Vec<Nanos>)> {
+    let replays: Vec<PeerReplay> = trace
+        .peers
+        .iter()
+        .map(|p| replay_peer(p, &mut Never::default(), 1.0))
+        .collect();
+    let mut observed = 0f64;
+    // Per peer: each scored arrival with a successor waits the timeout; gaps above it are
+    // mistakes.
+    let groups: Vec<(f64, Vec<u64>)> = replays
+        .iter()
+        .map(|p| {
+            let n = p.arrivals.len();
+            if n > warmup {
+                observed += (p.arrivals[n - 1] - p.arrivals[warmup]) as f64;
+            }
+            let mut gaps: Vec<u64> = (warmup..n.saturating_sub(1))
+                .map(|k| p.arrivals[k + 1] - p.arrivals[k])
+                .collect();
+            gaps.sort_unstable();
+            (gaps.len() as f64, gaps)
+        })
+        .collect();
+    let allowed = (budget * observed / 1e9 / 3600.0).floor().max(0.0) as u64;
+    let chosen = crate::eval::oracle::hindsight(&groups, allowed)?.choices;
+    let fixed: Vec<PeerReplay> = replays
+        .into_iter()
+        .zip(&chosen)
+        .map(|(p, &t)| PeerReplay {
+            deadlines: p
+                .arrivals
+                .iter()
+                .map(|&a| Some(a.saturating_add(t)))
+                .collect(),
+            ..p
+        })
+        .collect();
+    Some((
+        score(&fixed, warmup, &trace.ticks),
+        chosen.into_iter().map(Nanos).collect(),
+    ))
+}
+
+/// A detector that never suspects: the replay's acceptance rules with no model.
+#[derive(Debug, Default)]
+struct Never {
+    last: Option<Nanos>,
+}
+
+impl Detector for Never {
+    fn record(&mut self, at: Nanos, _seq: Option<u64>) -> Arrival {
+        self.last = Some(at);
+        Arrival::Accepted
+    }
+    fn phi(&self, _now: Nanos) -> f64 {
+        0.0
+    }
+    fn deadline(&self, _threshold: f64) -> Option<Nanos> {
+        None
+    }
+    fn last_arrival(&self) -> Option<Nanos> {
+        self.last
+    }
+    fn arrivals(&self) -> crate::detector::ArrivalCounts {
+        crate::detector::ArrivalCounts::default()
+    }
+}

@@ -1,0 +1,326 @@
+//! The `accrual` command end to end: every subcommand on small traces, and bad input giving
+//! one clear line and a non-zero exit.
+#![cfg(feature = "cli")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use accrual::Nanos;
+use accrual::eval::rtt_gen::{RttScenario, generate};
+use accrual::eval::spec::DefaultDetector;
+
+fn accrual(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accrual"))
+        .args(args)
+        .output()
+        .expect("the accrual binary runs")
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("accrual-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// One line on standard error, naming the problem; a non-zero exit; no panic.
+fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "`{needle}` not in: {err}");
+}
+
+fn gen_trace(d: &Path) -> PathBuf {
+    let trace = d.join("wan.csv");
+    ok(&accrual(&[
+        "gen",
+        "--scenario",
+        "wan",
+        "--seed",
+        "3",
+        "--duration",
+        "60s",
+        "--peers",
+        "3",
+        "--out",
+        s(&trace),
+    ]));
+    trace
+}
+
+#[test]
+fn gen_is_deterministic() {
+    let d = dir("gen");
+    let a = gen_trace(&d);
+    let bytes = std::fs::read(&a).unwrap();
+    let b = d.join("again.csv");
+    ok(&accrual(&[
+        "gen",
+        "--scenario",
+        "wan",
+        "--seed",
+        "3",
+        "--duration",
+        "60s",
+        "--peers",
+        "3",
+        "--out",
+        s(&b),
+    ]));
+    assert_eq!(bytes, std::fs::read(&b).unwrap());
+    assert!(
+        String::from_utf8(bytes)
+            .unwrap()
+            .starts_with("# accrual heartbeat trace v1\npeer,seq,send_ns,recv_ns\n")
+    );
+}
+
+#[test]
+fn eval_on_a_trace_writes_table_json_and_plot() {
+    let d = dir("eval");
+    let trace = gen_trace(&d);
+    let (json, svg) = (d.join("out.json"), d.join("out.svg"));
+    let table = ok(&accrual(&[
+        "eval",
+        "--trace",
+        s(&trace),
+        "--detector",
+        "fixed",
+        "--detector",
+        "phi-normal:threshold=8",
+        "--budget",
+        "10",
+        "--json",
+        s(&json),
+        "--plot",
+        s(&svg),
+    ]));
+    assert!(table.contains("fixed") && table.contains("phi-normal") && table.contains("oracle"));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let points = doc["points"].as_array().unwrap();
+    assert_eq!(points.len(), 41); // the fixed grid and one φ spec
+    for key in [
+        "detector",
+        "family",
+        "mistake_rate_per_hour",
+        "detection_time_mean_s",
+        "stale",
+    ] {
+        assert!(points[0].get(key).is_some(), "{key}");
+    }
+    assert_eq!(
+        points[40]["detector"],
+        "phi-normal:threshold=8,window=1000,min-std=0ns,pause=0ns,first=1s"
+    );
+    assert!(
+        doc["frontiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["family"] == "oracle")
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+}
+
+#[test]
+fn eval_without_a_trace_runs_the_suite_and_writes_a_report() {
+    let d = dir("suite");
+    let report = d.join("report");
+    let table = ok(&accrual(&[
+        "eval",
+        "--peers",
+        "2",
+        "--duration",
+        "20s",
+        "--out",
+        s(&report),
+        "--detector",
+        "fixed",
+        "--detector",
+        "default",
+    ]));
+    for scenario in [
+        "lan",
+        "datacenter",
+        "wan",
+        "cloud-vm",
+        "jvm",
+        "monitor-stall",
+        "mixed",
+    ] {
+        assert!(table.contains(scenario), "{scenario}");
+        assert!(report.join(format!("{scenario}.json")).exists());
+        assert!(report.join(format!("{scenario}.svg")).exists());
+    }
+}
+
+#[test]
+fn replay_writes_sorted_deadlines() {
+    let d = dir("replay");
+    let trace = gen_trace(&d);
+    let out = d.join("deadlines.csv");
+    ok(&accrual(&[
+        "replay",
+        "--trace",
+        s(&trace),
+        "--detector",
+        "fixed:timeout=1s",
+        "--out",
+        s(&out),
+    ]));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("peer,arrival_ns,deadline_ns"));
+    let rows: Vec<(String, u64, u64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_owned(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rows.windows(2)
+            .all(|w| (&w[0].0, w[0].1) < (&w[1].0, w[1].1))
+    );
+    assert!(rows.iter().all(|r| r.2 == r.1 + 1_000_000_000));
+}
+
+#[test]
+fn timeouts_replays_policies() {
+    let d = dir("timeouts");
+    let trace = d.join("rtt.csv");
+    let mut f = std::fs::File::create(&trace).unwrap();
+    generate(RttScenario::Mixed, 1, 5, 300, Nanos::from_secs(1))
+        .write(&mut f)
+        .unwrap();
+    let json = d.join("t.json");
+    let table = ok(&accrual(&[
+        "timeouts",
+        "--trace",
+        s(&trace),
+        "--policy",
+        "rfc6298:floor=200ms",
+        "--policy",
+        "default",
+        "--json",
+        s(&json),
+    ]));
+    assert!(table.contains("rfc6298") && table.contains("default") && table.contains("oracle"));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let first = &doc["points"][0];
+    assert_eq!(
+        first["policy"],
+        "rfc6298:floor=200ms,cap=60s,granularity=1ms,initial=1s"
+    );
+    assert!(first["premature_rate"].is_number() && first["mean_timeout_s"].is_number());
+}
+
+#[test]
+fn tune_prints_a_configuration_the_library_reads_back() {
+    let d = dir("tune");
+    let trace = gen_trace(&d);
+    let text = ok(&accrual(&["tune", "--trace", s(&trace), "--budget", "20"]));
+    let tuned: DefaultDetector = toml::from_str(&text).unwrap();
+    assert!(tuned.spec().is_ok());
+    assert!(text.contains("# achieved"));
+    let json = ok(&accrual(&[
+        "tune",
+        "--trace",
+        s(&trace),
+        "--budget",
+        "20",
+        "--format",
+        "json",
+    ]));
+    let back: DefaultDetector = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, tuned);
+}
+
+#[test]
+fn bad_input_gives_one_clear_line() {
+    let d = dir("bad");
+    let trace = gen_trace(&d);
+    let t = s(&trace);
+    fails_with(
+        &accrual(&["eval", "--trace", t, "--detector", "phi-gamma"]),
+        "unknown detector family `phi-gamma`",
+    );
+    fails_with(
+        &accrual(&["eval", "--trace", t, "--detector", "fixed:timout=1s"]),
+        "unknown key `timout`",
+    );
+    fails_with(
+        &accrual(&["eval", "--trace", t, "--detector", "fixed:timeout=1 parsec"]),
+        "unknown unit",
+    );
+    fails_with(
+        &accrual(&[
+            "gen",
+            "--scenario",
+            "lan",
+            "--duration",
+            "ten",
+            "--out",
+            "x.csv",
+        ]),
+        "--duration",
+    );
+    fails_with(
+        &accrual(&["gen", "--scenario", "moon", "--out", "x.csv"]),
+        "unknown scenario `moon`",
+    );
+    fails_with(
+        &accrual(&["eval", "--trace", "/nonexistent/t.csv"]),
+        "/nonexistent/t.csv: cannot read",
+    );
+    let bad = d.join("bad.csv");
+    std::fs::write(&bad, "peer,seq,send_ns,recv_ns\na,0,,100\na,one,,200\n").unwrap();
+    fails_with(
+        &accrual(&["eval", "--trace", s(&bad)]),
+        "bad.csv:3:2: seq must be a whole number",
+    );
+    let empty = d.join("empty.csv");
+    std::fs::write(&empty, "peer,seq,send_ns,recv_ns\n").unwrap();
+    fails_with(
+        &accrual(&["eval", "--trace", s(&empty)]),
+        "the trace has no heartbeats",
+    );
+    fails_with(
+        &accrual(&["tune", "--trace", s(&empty), "--budget", "1"]),
+        "the trace has no heartbeats",
+    );
+    fails_with(
+        &accrual(&["timeouts", "--trace", t]),
+        "header must be `peer,sent_ns,rtt_ns`",
+    );
+    fails_with(&accrual(&["eval", "--budget", "-1"]), "--budget");
+    fails_with(&accrual(&["frobnicate"]), "unrecognized subcommand");
+    fails_with(&accrual(&["replay", "--trace", t]), "--detector");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["eval", "replay", "timeouts", "gen", "tune"] {
+        let out = accrual(&[sub, "--help"]);
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: accrual"));
+    }
+}

@@ -1,0 +1,279 @@
+//! The heartbeat replay (qos-spec §1–§5) against independent computations: the §4 deadlines
+//! written out here, closed forms for the metrics, causality, tick-sampled scoring and the
+//! oracle.
+
+// Reference values are quoted with more digits than an f64 holds.
+#![allow(clippy::excessive_precision)]
+
+use accrual::Nanos;
+use accrual::eval::hb_gen::{Scenario, generate};
+use accrual::eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
+use accrual::eval::run::replay;
+use accrual::eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
+
+/// z with −log10 Q(z) = 8 (mpmath, 60 digits).
+const Z8: f64 = 5.6120012441747887315497253314;
+
+/// The accepted arrivals of a peer, by the §2 rules written out again.
+fn accepted(peer: &HeartbeatPeer) -> (Vec<(u64, u64)>, u64) {
+    let mut rows = peer.rows.clone();
+    rows.sort_by_key(|r| (r.recv, r.seq));
+    let (mut out, mut stale, mut max) = (Vec::new(), 0, None::<u64>);
+    for r in rows {
+        if max.is_some_and(|m| r.seq <= m) {
+            stale += 1;
+        } else {
+            max = Some(r.seq);
+            out.push((r.seq, r.recv));
+        }
+    }
+    (out, stale)
+}
+
+/// §4 deadlines, independently: windows rebuilt from scratch at every arrival.
+fn spec_deadlines(spec: &str, arrivals: &[(u64, u64)]) -> Vec<u64> {
+    let mut out = Vec::new();
+    for k in 0..arrivals.len() {
+        let (s, a) = arrivals[k];
+        let intervals = |first: &[f64]| -> Vec<f64> {
+            let mut v = first.to_vec();
+            v.extend((1..=k).map(|i| (arrivals[i].1 - arrivals[i - 1].1) as f64));
+            v
+        };
+        let offset = match spec {
+            "fixed:timeout=350ms" => 350e6,
+            "chen:window=50,alpha=40ms,interval=100ms" => {
+                let lo = (k + 1).saturating_sub(50);
+                let w = &arrivals[lo..=k];
+                let mean = w
+                    .iter()
+                    .map(|&(s, a)| a as f64 - 1e8 * s as f64)
+                    .sum::<f64>()
+                    / w.len() as f64;
+                mean + (s + 1) as f64 * 1e8 + 40e6 - a as f64
+            }
+            "phi-normal:threshold=8,window=100,min-std=1ms,first=100ms" => {
+                let v = intervals(&[75e6, 125e6]);
+                let w = &v[v.len().saturating_sub(100)..];
+                let mean = w.iter().sum::<f64>() / w.len() as f64;
+                let sd =
+                    (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+                mean + sd.max(1e6) * Z8
+            }
+            "phi-exp:threshold=3,window=200,first=100ms" => {
+                let v = intervals(&[100e6]);
+                let w = &v[v.len().saturating_sub(200)..];
+                3.0 * std::f64::consts::LN_10 * w.iter().sum::<f64>() / w.len() as f64
+            }
+            other => panic!("no reference for {other}"),
+        };
+        out.push(a + offset.max(0.0).floor() as u64);
+    }
+    out
+}
+
+#[test]
+fn canonical_deadlines_match_spec_section_4_on_generated_traces() {
+    for scenario in [Scenario::Wan, Scenario::Jvm, Scenario::CloudVm] {
+        let trace = generate(scenario, 5, 4, Nanos::from_secs(300));
+        for text in [
+            "fixed:timeout=350ms",
+            "chen:window=50,alpha=40ms,interval=100ms",
+            "phi-normal:threshold=8,window=100,min-std=1ms,first=100ms",
+            "phi-exp:threshold=3,window=200,first=100ms",
+        ] {
+            let spec: DetectorSpec = text.parse().unwrap();
+            let replays = replay(&trace, &spec).unwrap();
+            for (peer, r) in trace.peers.iter().zip(&replays) {
+                let (arrivals, stale) = accepted(peer);
+                assert_eq!(r.stale, stale);
+                assert_eq!(r.arrivals, arrivals.iter().map(|a| a.1).collect::<Vec<_>>());
+                let want = spec_deadlines(text, &arrivals);
+                let got: Vec<u64> = r.deadlines.iter().map(|d| d.unwrap()).collect();
+                let off = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(g.abs_diff(*w) <= 1, "{scenario} {text}: {g} vs {w}");
+                }
+                assert!(
+                    off * 1000 <= got.len(),
+                    "{scenario} {text}: {off} off by 1 ns"
+                );
+            }
+        }
+    }
+}
+
+/// Independent exponential gaps of mean m and a fixed timeout T: a mistake happens when a gap
+/// exceeds T (probability e^(−T/m)), and by memorylessness it lasts m on average.
+#[test]
+fn metrics_match_closed_forms_for_exponential_gaps() {
+    let (m, t, n) = (100e6f64, 250e6f64, 400_000usize);
+    let mut rng = Rng::new(77);
+    let mut at = 0u64;
+    let rows = (0..n)
+        .map(|i| {
+            at += rng.exponential(m).max(1.0) as u64;
+            Heartbeat {
+                seq: i as u64,
+                send: None,
+                recv: at,
+            }
+        })
+        .collect();
+    let trace = HeartbeatTrace {
+        peers: vec![HeartbeatPeer {
+            name: "exp".into(),
+            rows,
+        }],
+        ticks: vec![],
+    };
+    let spec: DetectorSpec = "fixed:timeout=250ms".parse().unwrap();
+    let s = score(&replay(&trace, &spec).unwrap(), 0, &[]);
+    let expected = (n - 1) as f64 * (-t / m).exp();
+    let sd = expected.sqrt();
+    assert!(
+        (s.mistakes as f64 - expected).abs() < 4.0 * sd,
+        "{} mistakes, expected {expected:.0} ± {sd:.0}",
+        s.mistakes
+    );
+    // The mean of ~33,000 exponential excesses: standard error m/√n ≈ 0.55%.
+    let d = s.mistake_duration_mean_s * 1e9;
+    assert!(
+        (d - m).abs() < 4.0 * m / (s.mistakes as f64).sqrt(),
+        "{d} vs {m}"
+    );
+    assert!((s.detection_time_mean_s - 0.25).abs() < 1e-12);
+    assert!((s.detection_time_p99_s - 0.25).abs() < 1e-12);
+    // Query accuracy: the share of time not spent in a mistake, e^(−T/m) of it in mistakes.
+    let qa = 1.0 - (-t / m).exp();
+    assert!(
+        (s.query_accuracy - qa).abs() < 0.01,
+        "{} vs {qa}",
+        s.query_accuracy
+    );
+    let hours = s.observed_s / 3600.0;
+    assert!((s.mistake_rate_per_hour - s.mistakes as f64 / hours).abs() < 1e-9);
+}
+
+#[test]
+fn replaying_a_prefix_gives_the_prefix_of_the_deadlines() {
+    let trace = generate(Scenario::Mixed, 9, 5, Nanos::from_secs(120));
+    for family in Family::ALL {
+        let spec = DetectorSpec::new(family);
+        let full = replay(&trace, &spec).unwrap();
+        // Cut every peer at a point, keeping only rows received by then.
+        let cut = 60_000_000_000u64;
+        let prefix = HeartbeatTrace {
+            peers: trace
+                .peers
+                .iter()
+                .map(|p| HeartbeatPeer {
+                    name: p.name.clone(),
+                    rows: p.rows.iter().filter(|r| r.recv <= cut).copied().collect(),
+                })
+                .collect(),
+            ticks: vec![],
+        };
+        let part = replay(&prefix, &spec).unwrap();
+        for (f, p) in full.iter().zip(&part) {
+            let n = p.arrivals.len();
+            assert!(n > 100);
+            assert_eq!(&f.arrivals[..n], &p.arrivals[..], "{family}");
+            assert_eq!(&f.deadlines[..n], &p.deadlines[..], "{family}");
+        }
+    }
+}
+
+#[test]
+fn tick_sampled_scoring_counts_trust_to_suspect_changes() {
+    // Arrivals at 0, 1 s, 5 s with deadlines +2 s: suspect at ticks 4 s (> 3 s), not at 5 s.
+    let peer = PeerReplay {
+        name: "p".into(),
+        arrivals: vec![0, 1_000_000_000, 5_000_000_000],
+        deadlines: vec![
+            Some(2_000_000_000),
+            Some(3_000_000_000),
+            Some(7_000_000_000),
+        ],
+        stale: 0,
+    };
+    let ticks: Vec<u64> = (0..10).map(|s| s * 1_000_000_000).collect();
+    // Ticks 4 s (suspect), 5 s (trusted again), 8 s and 9 s (suspect): two changes.
+    let s = score(std::slice::from_ref(&peer), 0, &ticks);
+    assert_eq!(s.tick_sampled_suspicions, Some(2));
+    assert_eq!(score(&[peer], 0, &[]).tick_sampled_suspicions, None);
+}
+
+#[test]
+fn stale_rows_are_counted_not_fed() {
+    let rows = [(0, 1_000), (1, 2_000), (1, 2_500), (0, 3_000), (2, 4_000)]
+        .iter()
+        .map(|&(seq, recv)| Heartbeat {
+            seq,
+            send: None,
+            recv,
+        })
+        .collect();
+    let trace = HeartbeatTrace {
+        peers: vec![HeartbeatPeer {
+            name: "p".into(),
+            rows,
+        }],
+        ticks: vec![],
+    };
+    let r = replay(&trace, &"fixed:timeout=1s".parse().unwrap()).unwrap();
+    assert_eq!(r[0].arrivals, vec![1_000, 2_000, 4_000]);
+    assert_eq!(score(&r, 0, &[]).stale, 2);
+}
+
+#[test]
+fn the_oracle_meets_the_budget_and_beats_one_shared_timeout() {
+    let trace = generate(Scenario::Mixed, 2, 10, Nanos::from_secs(600));
+    for budget in [10.0, 1.0, 0.1] {
+        let (o, timeouts) = oracle(&trace, 0, budget).unwrap();
+        assert!(o.mistake_rate_per_hour <= budget + 1e-9);
+        assert_eq!(timeouts.len(), 10);
+        let best_fixed = Family::Fixed
+            .grid()
+            .iter()
+            .map(|spec| score(&replay(&trace, spec).unwrap(), 0, &[]))
+            .filter(|s| s.mistake_rate_per_hour <= budget)
+            .map(|s| s.detection_time_mean_s)
+            .fold(f64::INFINITY, f64::min);
+        assert!(o.detection_time_mean_s <= best_fixed, "{budget}");
+    }
+}
+
+#[test]
+fn generated_traces_are_deterministic_and_round_trip() {
+    for scenario in Scenario::ALL {
+        let a = generate(scenario, 4, 3, Nanos::from_secs(30));
+        let mut bytes = Vec::new();
+        a.write(&mut bytes).unwrap();
+        let mut again = Vec::new();
+        generate(scenario, 4, 3, Nanos::from_secs(30))
+            .write(&mut again)
+            .unwrap();
+        assert_eq!(bytes, again, "{scenario}");
+        let back = HeartbeatTrace::parse(&bytes[..], "gen").unwrap();
+        assert_eq!(back.peers, a.peers);
+        assert_eq!(back.ticks, a.ticks);
+    }
+}
+
+#[test]
+fn spec_errors_say_what_is_wrong() {
+    let err = |s: &str| s.parse::<DetectorSpec>().unwrap_err().to_string();
+    assert!(err("phi-gamma").contains("unknown detector family `phi-gamma`"));
+    assert!(err("fixed:timout=1s").contains("unknown key `timout` for fixed"));
+    assert!(err("fixed:timeout=1 fortnight").contains("unknown unit"));
+    assert!(err("phi-normal:threshold=x").contains("threshold: `x` is not a number"));
+    assert!(err("phi-normal:window=0").contains("phi_normal.window"));
+    assert!(err("chen:alpha").contains("not of the form key=value"));
+    assert!(err("fixed:timeout=1s,timeout=2s").contains("given twice"));
+    let full: DetectorSpec = "phi-akka:threshold=3".parse().unwrap();
+    assert_eq!(
+        full.to_string(),
+        "phi-akka:threshold=3,window=1000,min-std=0ns,pause=0ns,first=1s"
+    );
+}
