@@ -987,9 +987,9 @@ impl TimeoutPolicy {
     pub const fn adaptive_at(quantile: f64) -> Self {
         TimeoutPolicy::Adaptive {
             quantile,
-            tail_samples: 10,
+            tail_samples: 5,
             prior_weight: 10.0,
-            prior_fade: 20,
+            prior_fade: 300,
         }
     }
 
@@ -1068,7 +1068,7 @@ pub(crate) fn check_quantile(field: &'static str, q: f64) -> Result<(), ConfigEr
 /// | `ceiling` | `60s` | no timeout is longer |
 /// | `initial` | `1s` | the answer before any sample (clamped to floor and ceiling) |
 /// | `hedge_quantile` | 0.95 | the quantile [`hedge_delay`](crate::timeout::TimeoutEstimator::hedge_delay) answers |
-/// | `histogram` | 6 × `100s`, `1us` ..= `3600s`, 2 digits | the window of round-trip samples |
+/// | `histogram` | 6 × `600s` (an hour), `1us` ..= `3600s`, 2 digits | the window of round-trip samples |
 ///
 /// Rules: `floor ≤ ceiling`, `floor > 0`, quantiles in `(0, 1]` (the adaptive one below 1),
 /// multipliers in `[0.1, 1e6]`, at least two tail samples, and the
@@ -1103,7 +1103,7 @@ impl Default for TimeoutConfig {
             initial: Nanos::from_secs(1),
             hedge_quantile: 0.95,
             histogram: HistogramConfig {
-                sub_window: Nanos::from_secs(100),
+                sub_window: Nanos::from_secs(600),
                 ..HistogramConfig::default()
             },
         }

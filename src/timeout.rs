@@ -78,21 +78,26 @@ pub struct TimeoutStats {
 /// * [`TimeoutPolicy::Rfc6298`]: RFC 6298's `SRTT + max(G, 4·RTTVAR)`, doubled on each
 ///   timeout until the next sample.
 /// * [`TimeoutPolicy::Quantile`]: a quantile of the windowed histogram × multiplier + margin.
-/// * [`TimeoutPolicy::Adaptive`] (the default): `2^b · max(K·Q, SRTT + 4K·RTTVAR)`, where `K`
-///   is the knob (`multiplier`), `Q` the `quantile` (p99) of the windowed histogram with a
-///   fading prior, and `b` the number of timeouts since the last reply. The quantile carries
-///   rare slow replies for the whole window (ten minutes by default); the smoothed terms follow
-///   a sudden shift of the whole distribution within a few samples; the prior
-///   (`prior_weight` pseudo-samples at `initial`, weighing `prior_fade / (prior_fade + n)` as
-///   much when the window holds `n` samples) keeps an estimator with few samples from trusting
-///   its first fast replies, and fades once the window is well filled.
+/// * [`TimeoutPolicy::Adaptive`] (the default): `2^b · max(Q, SRTT + 4·RTTVAR)`, where `b` is
+///   the number of timeouts since the last reply and `Q` is the `quantile` (the knob, 0.999 by
+///   default) of the window's samples pooled with a prior. Where the window holds too few
+///   samples to resolve that quantile (fewer than `tail_samples` above it), `Q` is
+///   extrapolated from an exponential tail fitted to the `m = tail_samples` largest values:
+///   `Q = u + θ·ln((m/N)/(1 − quantile))`, with `u` the smallest of them, `θ` their mean
+///   excess over `u` (at least `u/10`) and `N` the pooled count. The window (an hour by
+///   default) keeps rare slow replies in view; the smoothed terms follow a sudden shift of the
+///   whole distribution within a few samples; the prior (`prior_weight` pseudo-samples at
+///   `initial`, weighing `prior_fade / (prior_fade + n)` as much when the window holds `n`
+///   samples) keeps an estimator with few samples from trusting its first fast replies, and
+///   fades as the window fills.
 ///
 /// # Timeouts are censored samples
 ///
 /// A request that timed out after `waited` says the round trip was *at least* `waited`. The
-/// histogram policies record it as a sample of `waited`, which can only raise their quantiles;
-/// the adaptive policy also doubles its answer for each timeout in a row, and RFC 6298 doubles
-/// its timer. None of them can spiral down while requests keep timing out, the failure of
+/// quantile policy records it as a sample of `waited`, which can only raise its quantile; the
+/// adaptive policy records the first timeout of a run that way (later ones waited a
+/// backed-off time, and a run of them is as likely loss as delay) and doubles its answer for
+/// each timeout in a row; RFC 6298 doubles its timer. None of them can spiral down while requests keep timing out, the failure of
 /// estimators that learn only from successes.
 ///
 /// # Karn's rule
@@ -108,7 +113,7 @@ pub struct TimeoutStats {
 /// assert_eq!(est.timeout(Nanos::ZERO), Nanos::from_secs(1)); // cold: the initial timeout
 /// let mut now = Nanos::ZERO;
 /// for i in 0..6_000u64 {
-///     // ten minutes of replies taking 20 to 29 ms
+///     // ten minutes of replies taking 20 to 29 ms, ten a second
 ///     now += Nanos::from_millis(100);
 ///     est.record(Nanos::from_millis(20 + i % 10), now);
 /// }
