@@ -311,6 +311,21 @@ fn bad_input_gives_one_clear_line() {
         &accrual(&["timeouts", "--trace", t]),
         "header must be `peer,sent_ns,rtt_ns`",
     );
+    let rtt = d.join("rtt.csv");
+    std::fs::write(&rtt, "peer,sent_ns,rtt_ns\na,0,5000000\n").unwrap();
+    let r = s(&rtt);
+    fails_with(
+        &accrual(&["timeouts", "--trace", r, "--policy", "rfc6298:flor=1s"]),
+        "unknown key `flor` for rfc6298 (keys: floor, cap, granularity, initial)",
+    );
+    fails_with(
+        &accrual(&["timeouts", "--trace", r, "--policy", "tcp"]),
+        "unknown timeout policy `tcp`",
+    );
+    fails_with(
+        &accrual(&["timeouts", "--trace", r, "--policy", "fixed:timeout=soon"]),
+        "timeout: invalid number",
+    );
     fails_with(&accrual(&["eval", "--budget", "-1"]), "--budget");
     fails_with(&accrual(&["frobnicate"]), "unrecognized subcommand");
     fails_with(&accrual(&["replay", "--trace", t]), "--detector");

@@ -559,9 +559,9 @@ impl TimeoutSpec {
             ),
             "default" => ("default", TimeoutConfig::default()),
             other => {
-                return Err(crate::eval::spec::SpecError::UnknownFamily(format!(
-                    "{other}` for a timeout policy (one of fixed, rfc6298, quantile, default"
-                )));
+                return Err(crate::eval::spec::SpecError::UnknownPolicy(
+                    other.to_owned(),
+                ));
             }
         };
         Ok(TimeoutSpec { family, config })
@@ -588,7 +588,7 @@ impl std::str::FromStr for TimeoutSpec {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         use crate::config::TimeoutPolicy;
-        use crate::eval::spec::SpecError;
+        use crate::eval::spec::{SpecError, duration, number, pairs};
         let (family, rest) = match text.split_once(':') {
             Some((f, r)) => (f.trim(), r),
             None => (text.trim(), ""),
@@ -600,54 +600,28 @@ impl std::str::FromStr for TimeoutSpec {
             "quantile" => &["quantile", "multiplier", "margin"],
             _ => &["quantile"],
         };
-        let mut seen: Vec<&str> = Vec::new();
-        for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (key, value) = item
-                .split_once('=')
-                .map(|(k, v)| (k.trim(), v.trim()))
-                .ok_or_else(|| SpecError::MissingValue(item.to_owned()))?;
-            if !keys.contains(&key) {
-                return Err(SpecError::BadNumber {
-                    key: format!("unknown key `{key}` for {}; keys", spec.family),
-                    value: keys.join(", "),
-                });
-            }
-            if seen.contains(&key) {
-                return Err(SpecError::DuplicateKey(key.to_owned()));
-            }
-            seen.push(key);
-            let duration = || {
-                value
-                    .parse::<Nanos>()
-                    .map_err(|error| SpecError::BadDuration {
-                        key: key.to_owned(),
-                        error,
-                    })
-            };
-            let number = || {
-                value.parse::<f64>().map_err(|_| SpecError::BadNumber {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                })
-            };
+        for (key, value) in pairs(rest, spec.family, keys)? {
             let c = &mut spec.config;
+            // `pairs` admitted only the family's own keys, so every pair below matches.
             match (key, &mut c.policy) {
-                ("timeout", TimeoutPolicy::Fixed { timeout }) => *timeout = duration()?,
-                ("floor", _) => c.floor = duration()?,
-                ("cap", _) => c.ceiling = duration()?,
-                ("initial", _) => c.initial = duration()?,
+                ("timeout", TimeoutPolicy::Fixed { timeout }) => *timeout = duration(key, value)?,
+                ("floor", _) => c.floor = duration(key, value)?,
+                ("cap", _) => c.ceiling = duration(key, value)?,
+                ("initial", _) => c.initial = duration(key, value)?,
                 ("granularity", TimeoutPolicy::Rfc6298 { granularity }) => {
-                    *granularity = duration()?
+                    *granularity = duration(key, value)?
                 }
                 ("quantile", TimeoutPolicy::Quantile { quantile, .. })
-                | ("quantile", TimeoutPolicy::Adaptive { quantile, .. }) => *quantile = number()?,
+                | ("quantile", TimeoutPolicy::Adaptive { quantile, .. }) => {
+                    *quantile = number(key, value)?
+                }
                 ("multiplier", TimeoutPolicy::Quantile { multiplier, .. }) => {
-                    *multiplier = number()?
+                    *multiplier = number(key, value)?
                 }
-                ("margin", TimeoutPolicy::Quantile { margin, .. }) => *margin = duration()?,
-                _ => {
-                    return Err(SpecError::MissingValue(item.to_owned()));
+                ("margin", TimeoutPolicy::Quantile { margin, .. }) => {
+                    *margin = duration(key, value)?
                 }
+                _ => {}
             }
         }
         if let TimeoutPolicy::Fixed { timeout } = spec.config.policy {

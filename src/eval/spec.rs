@@ -126,12 +126,16 @@ impl FromStr for Family {
 pub enum SpecError {
     /// The family is not one of `fixed`, `chen`, `phi-normal`, `phi-akka`, `phi-exp`, `default`.
     UnknownFamily(String),
+    /// The timeout policy is not one of `fixed`, `rfc6298`, `quantile`, `default`.
+    UnknownPolicy(String),
     /// The family has no such key.
     UnknownKey {
         /// The family.
-        family: Family,
+        family: &'static str,
         /// The key given.
         key: String,
+        /// The family's keys.
+        keys: &'static [&'static str],
     },
     /// A `key=value` pair has no `=`.
     MissingValue(String),
@@ -162,10 +166,14 @@ impl fmt::Display for SpecError {
                 f,
                 "unknown detector family `{s}` (one of fixed, chen, phi-normal, phi-akka, phi-exp, default)"
             ),
-            SpecError::UnknownKey { family, key } => write!(
+            SpecError::UnknownPolicy(s) => write!(
+                f,
+                "unknown timeout policy `{s}` (one of fixed, rfc6298, quantile, default)"
+            ),
+            SpecError::UnknownKey { family, key, keys } => write!(
                 f,
                 "unknown key `{key}` for {family} (keys: {})",
-                family.keys().join(", ")
+                keys.join(", ")
             ),
             SpecError::MissingValue(s) => write!(f, "`{s}` is not of the form key=value"),
             SpecError::DuplicateKey(k) => write!(f, "key `{k}` given twice"),
@@ -269,40 +277,7 @@ impl FromStr for DetectorSpec {
         };
         let family: Family = family.parse()?;
         let mut spec = DetectorSpec::new(family);
-        let mut seen: Vec<String> = Vec::new();
-        for item in rest.into_iter().flat_map(|r| r.split(',')) {
-            let item = item.trim();
-            if item.is_empty() {
-                continue;
-            }
-            let (key, value) = item
-                .split_once('=')
-                .ok_or_else(|| SpecError::MissingValue(item.to_owned()))?;
-            let (key, value) = (key.trim(), value.trim());
-            if !family.keys().contains(&key) {
-                return Err(SpecError::UnknownKey {
-                    family,
-                    key: key.to_owned(),
-                });
-            }
-            if seen.iter().any(|k| k == key) {
-                return Err(SpecError::DuplicateKey(key.to_owned()));
-            }
-            seen.push(key.to_owned());
-            let duration = || {
-                value
-                    .parse::<Nanos>()
-                    .map_err(|error| SpecError::BadDuration {
-                        key: key.to_owned(),
-                        error,
-                    })
-            };
-            let number = || {
-                value.parse::<f64>().map_err(|_| SpecError::BadNumber {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                })
-            };
+        for (key, value) in pairs(rest.unwrap_or(""), family.name(), family.keys())? {
             let count = || {
                 value.parse::<usize>().map_err(|_| SpecError::BadNumber {
                     key: key.to_owned(),
@@ -310,19 +285,20 @@ impl FromStr for DetectorSpec {
                 })
             };
             match key {
-                "timeout" => spec.timeout = duration()?,
-                "alpha" => spec.chen.alpha = duration()?,
-                "interval" => spec.chen.interval = duration()?,
+                "timeout" => spec.timeout = duration(key, value)?,
+                "alpha" => spec.chen.alpha = duration(key, value)?,
+                "interval" => spec.chen.interval = duration(key, value)?,
                 "window" => {
                     let n = count()?;
                     spec.chen.window = n;
                     spec.phi.window = n;
                 }
-                "min-std" => spec.phi.min_std = duration()?,
-                "pause" => spec.phi.acceptable_pause = duration()?,
-                "first" => spec.phi.first_interval = duration()?,
-                "threshold" => {
-                    let t = number()?;
+                "min-std" => spec.phi.min_std = duration(key, value)?,
+                "pause" => spec.phi.acceptable_pause = duration(key, value)?,
+                "first" => spec.phi.first_interval = duration(key, value)?,
+                _ => {
+                    // "threshold", the only other key any family has.
+                    let t = number(key, value)?;
                     if !t.is_finite() || t <= 0.0 {
                         return Err(SpecError::Config(ConfigError::NotPositive {
                             field: "threshold",
@@ -331,17 +307,55 @@ impl FromStr for DetectorSpec {
                     }
                     spec.threshold = t;
                 }
-                _ => {
-                    return Err(SpecError::UnknownKey {
-                        family,
-                        key: key.to_owned(),
-                    });
-                }
             }
         }
         spec.build().map_err(SpecError::Config)?;
         Ok(spec)
     }
+}
+
+/// Splits `key=value,...` (empty items ignored), checking every key against `keys` and
+/// rejecting duplicates.
+pub(crate) fn pairs<'a>(
+    rest: &'a str,
+    family: &'static str,
+    keys: &'static [&'static str],
+) -> Result<Vec<(&'a str, &'a str)>, SpecError> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for item in rest.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (key, value) = item
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .ok_or_else(|| SpecError::MissingValue(item.to_owned()))?;
+        if !keys.contains(&key) {
+            return Err(SpecError::UnknownKey {
+                family,
+                key: key.to_owned(),
+                keys,
+            });
+        }
+        if out.iter().any(|(k, _)| *k == key) {
+            return Err(SpecError::DuplicateKey(key.to_owned()));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// A spec value that must be a duration.
+pub(crate) fn duration(key: &str, value: &str) -> Result<Nanos, SpecError> {
+    value.parse().map_err(|error| SpecError::BadDuration {
+        key: key.to_owned(),
+        error,
+    })
+}
+
+/// A spec value that must be a number.
+pub(crate) fn number(key: &str, value: &str) -> Result<f64, SpecError> {
+    value.parse().map_err(|_| SpecError::BadNumber {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    })
 }
 
 impl fmt::Display for DetectorSpec {
