@@ -1,5 +1,7 @@
 //! `accrual`: measure failure detectors and timeout policies on traces (`qos-spec.md` §7).
 
+#![forbid(unsafe_code)]
+
 mod plot;
 
 use std::io::Write;
