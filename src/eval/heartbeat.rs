@@ -6,6 +6,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 use crate::detector::{Arrival, Detector};
+use crate::eval::csv::{fields, for_each_row, whole_number};
 use crate::eval::rtt::TraceError;
 use crate::time::Nanos;
 
@@ -56,37 +57,6 @@ pub struct HeartbeatTrace {
     pub ticks: Vec<u64>,
 }
 
-fn field_u64(
-    text: &str,
-    path: &str,
-    line: u64,
-    column: usize,
-    field: &'static str,
-) -> Result<u64, TraceError> {
-    let bad = || TraceError::BadNumber {
-        path: path.to_owned(),
-        line,
-        column,
-        field,
-        text: text.to_owned(),
-    };
-    let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 20 {
-        return Err(bad());
-    }
-    let mut v: u64 = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            return Err(bad());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or_else(bad)?;
-    }
-    Ok(v)
-}
-
 impl HeartbeatTrace {
     /// Reads a trace file.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, TraceError> {
@@ -100,64 +70,27 @@ impl HeartbeatTrace {
     }
 
     /// Reads a trace from any reader, line by line; `path` names it in errors.
-    pub fn parse(mut reader: impl BufRead, path: &str) -> Result<Self, TraceError> {
+    pub fn parse(reader: impl BufRead, path: &str) -> Result<Self, TraceError> {
         let mut trace = HeartbeatTrace::default();
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut header = false;
-        let mut buf = String::new();
-        let mut n = 0u64;
-        loop {
-            buf.clear();
-            let read = reader.read_line(&mut buf).map_err(|e| TraceError::Io {
-                path: path.to_owned(),
-                message: format!("line {}: {e}", n + 1),
-            })?;
-            if read == 0 {
-                break;
-            }
-            n += 1;
-            let line = buf.trim_end_matches(['\n', '\r']);
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            if !header {
-                if line.trim() != HEADER {
-                    return Err(TraceError::BadHeader {
-                        path: path.to_owned(),
-                        line: n,
-                        expected: HEADER,
-                        found: line.to_owned(),
-                    });
-                }
-                header = true;
-                continue;
-            }
-            let mut fields = line.split(',');
-            let parts: [Option<&str>; 5] = std::array::from_fn(|_| fields.next());
-            let [Some(peer), Some(seq), Some(send), Some(recv), None] = parts else {
-                return Err(TraceError::FieldCount {
-                    path: path.to_owned(),
-                    line: n,
-                    expected: 4,
-                    found: line.split(',').count(),
-                });
-            };
+        for_each_row(reader, path, HEADER, |n, line| {
+            let [peer, seq, send, recv] = fields::<4>(line, path, n)?;
             if peer.is_empty() {
                 return Err(TraceError::EmptyPeer {
                     path: path.to_owned(),
                     line: n,
                 });
             }
-            let seq = field_u64(seq, path, n, 2, "seq")?;
+            let seq = whole_number(seq, path, n, 2, "seq")?;
             let send = if send.is_empty() {
                 None
             } else {
-                Some(field_u64(send, path, n, 3, "send_ns")?)
+                Some(whole_number(send, path, n, 3, "send_ns")?)
             };
-            let recv = field_u64(recv, path, n, 4, "recv_ns")?;
+            let recv = whole_number(recv, path, n, 4, "recv_ns")?;
             if peer == MONITOR {
                 trace.ticks.push(recv);
-                continue;
+                return Ok(());
             }
             let slot = match index.get(peer) {
                 Some(&i) => i,
@@ -171,12 +104,8 @@ impl HeartbeatTrace {
                 }
             };
             trace.peers[slot].rows.push(Heartbeat { seq, send, recv });
-        }
-        if !header {
-            return Err(TraceError::MissingHeader {
-                path: path.to_owned(),
-            });
-        }
+            Ok(())
+        })?;
         trace.ticks.sort_unstable();
         Ok(trace)
     }

@@ -4,6 +4,7 @@
 //! Heartbeat traces and the detector replay (§1–§3, §5) are in [`heartbeat`];
 //! round-trip-time traces and the timeout replay (§6) in [`rtt`].
 
+mod csv;
 pub mod hb_gen;
 pub mod heartbeat;
 mod oracle;

@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use crate::config::{ConfigError, TimeoutConfig};
+use crate::eval::csv::{fields, for_each_row, whole_number};
 use crate::time::Nanos;
 use crate::timeout::TimeoutEstimator;
 
@@ -148,33 +149,6 @@ impl std::error::Error for TraceError {}
 
 const RTT_HEADER: &str = "peer,sent_ns,rtt_ns";
 
-fn parse_ns(
-    text: &str,
-    path: &str,
-    line: u64,
-    column: usize,
-    field: &'static str,
-) -> Result<u64, TraceError> {
-    let t = text.trim();
-    // `u64::from_str` accepts a leading `+`; the format does not.
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(TraceError::BadNumber {
-            path: path.to_owned(),
-            line,
-            column,
-            field,
-            text: text.to_owned(),
-        });
-    }
-    t.parse().map_err(|_| TraceError::BadNumber {
-        path: path.to_owned(),
-        line,
-        column,
-        field,
-        text: text.to_owned(),
-    })
-}
-
 impl RttTrace {
     /// Reads a trace file.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, TraceError> {
@@ -191,50 +165,20 @@ impl RttTrace {
     pub fn parse(reader: impl BufRead, path: &str) -> Result<Self, TraceError> {
         let mut trace = RttTrace::default();
         let mut index: std::collections::HashMap<String, usize> = Default::default();
-        let mut header = false;
-        for (i, line) in reader.lines().enumerate() {
-            let n = i as u64 + 1;
-            let line = line.map_err(|e| TraceError::Io {
-                path: path.to_owned(),
-                message: format!("line {n}: {e}"),
-            })?;
-            let line = line.trim_end_matches('\r');
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            if !header {
-                if line.trim() != RTT_HEADER {
-                    return Err(TraceError::BadHeader {
-                        path: path.to_owned(),
-                        line: n,
-                        expected: RTT_HEADER,
-                        found: line.to_owned(),
-                    });
-                }
-                header = true;
-                continue;
-            }
-            let fields: Vec<&str> = line.split(',').collect();
-            if fields.len() != 3 {
-                return Err(TraceError::FieldCount {
-                    path: path.to_owned(),
-                    line: n,
-                    expected: 3,
-                    found: fields.len(),
-                });
-            }
-            let peer = fields[0].trim();
+        for_each_row(reader, path, RTT_HEADER, |n, line| {
+            let [peer, sent, rtt] = fields::<3>(line, path, n)?;
+            let peer = peer.trim();
             if peer.is_empty() {
                 return Err(TraceError::EmptyPeer {
                     path: path.to_owned(),
                     line: n,
                 });
             }
-            let sent = parse_ns(fields[1], path, n, 2, "sent_ns")?;
-            let rtt = if fields[2].trim().is_empty() {
+            let sent = whole_number(sent, path, n, 2, "sent_ns")?;
+            let rtt = if rtt.trim().is_empty() {
                 None
             } else {
-                Some(Nanos(parse_ns(fields[2], path, n, 3, "rtt_ns")?))
+                Some(Nanos(whole_number(rtt, path, n, 3, "rtt_ns")?))
             };
             let slot = *index.entry(peer.to_owned()).or_insert_with(|| {
                 trace.peers.push(RttPeer {
@@ -247,12 +191,8 @@ impl RttTrace {
                 sent: Nanos(sent),
                 rtt,
             });
-        }
-        if !header {
-            return Err(TraceError::MissingHeader {
-                path: path.to_owned(),
-            });
-        }
+            Ok(())
+        })?;
         for p in &mut trace.peers {
             p.probes.sort_by_key(|probe| probe.sent);
         }
