@@ -77,13 +77,7 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Scenario::ALL
-            .into_iter()
-            .find(|x| x.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Scenario::ALL.iter().map(|x| x.name()).collect();
-                format!("unknown scenario `{s}` (one of {})", names.join(", "))
-            })
+        crate::eval::scenario_named(s, &Scenario::ALL, Scenario::name)
     }
 }
 

@@ -22,3 +22,15 @@ pub use rtt::{
 };
 pub use run::{Point, evaluate, frontier};
 pub use spec::{DetectorSpec, Family, SpecError};
+
+/// Looks up a scenario by name among `all`, or says which names exist.
+pub(crate) fn scenario_named<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, String> {
+    all.iter().copied().find(|&x| name(x) == s).ok_or_else(|| {
+        let names: Vec<_> = all.iter().map(|&x| name(x)).collect();
+        format!("unknown scenario `{s}` (one of {})", names.join(", "))
+    })
+}

@@ -67,13 +67,7 @@ impl fmt::Display for RttScenario {
 impl FromStr for RttScenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        RttScenario::ALL
-            .into_iter()
-            .find(|x| x.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = RttScenario::ALL.iter().map(|x| x.name()).collect();
-                format!("unknown scenario `{s}` (one of {})", names.join(", "))
-            })
+        crate::eval::scenario_named(s, &RttScenario::ALL, RttScenario::name)
     }
 }
 
