@@ -259,76 +259,78 @@ fn bad_input_gives_one_clear_line() {
     let d = dir("bad");
     let trace = gen_trace(&d);
     let t = s(&trace);
-    fails_with(
-        &accrual(&["eval", "--trace", t, "--detector", "phi-gamma"]),
-        "unknown detector family `phi-gamma`",
-    );
-    fails_with(
-        &accrual(&["eval", "--trace", t, "--detector", "fixed:timout=1s"]),
-        "unknown key `timout`",
-    );
-    fails_with(
-        &accrual(&["eval", "--trace", t, "--detector", "fixed:timeout=1 parsec"]),
-        "unknown unit",
-    );
-    fails_with(
-        &accrual(&[
-            "gen",
-            "--scenario",
-            "lan",
-            "--duration",
-            "ten",
-            "--out",
-            "x.csv",
-        ]),
-        "--duration",
-    );
-    fails_with(
-        &accrual(&["gen", "--scenario", "moon", "--out", "x.csv"]),
-        "unknown scenario `moon`",
-    );
-    fails_with(
-        &accrual(&["eval", "--trace", "/nonexistent/t.csv"]),
-        "/nonexistent/t.csv: cannot read",
-    );
     let bad = d.join("bad.csv");
     std::fs::write(&bad, "peer,seq,send_ns,recv_ns\na,0,,100\na,one,,200\n").unwrap();
-    fails_with(
-        &accrual(&["eval", "--trace", s(&bad)]),
-        "bad.csv:3:2: seq must be a whole number",
-    );
     let empty = d.join("empty.csv");
     std::fs::write(&empty, "peer,seq,send_ns,recv_ns\n").unwrap();
-    fails_with(
-        &accrual(&["eval", "--trace", s(&empty)]),
-        "the trace has no heartbeats",
-    );
-    fails_with(
-        &accrual(&["tune", "--trace", s(&empty), "--budget", "1"]),
-        "the trace has no heartbeats",
-    );
-    fails_with(
-        &accrual(&["timeouts", "--trace", t]),
-        "header must be `peer,sent_ns,rtt_ns`",
-    );
     let rtt = d.join("rtt.csv");
     std::fs::write(&rtt, "peer,sent_ns,rtt_ns\na,0,5000000\n").unwrap();
-    let r = s(&rtt);
-    fails_with(
-        &accrual(&["timeouts", "--trace", r, "--policy", "rfc6298:flor=1s"]),
-        "unknown key `flor` for rfc6298 (keys: floor, cap, granularity, initial)",
-    );
-    fails_with(
-        &accrual(&["timeouts", "--trace", r, "--policy", "tcp"]),
-        "unknown timeout policy `tcp`",
-    );
-    fails_with(
-        &accrual(&["timeouts", "--trace", r, "--policy", "fixed:timeout=soon"]),
-        "timeout: invalid number",
-    );
-    fails_with(&accrual(&["eval", "--budget", "-1"]), "--budget");
-    fails_with(&accrual(&["frobnicate"]), "unrecognized subcommand");
-    fails_with(&accrual(&["replay", "--trace", t]), "--detector");
+    let (b, e, r) = (s(&bad), s(&empty), s(&rtt));
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["eval", "--trace", t, "--detector", "phi-gamma"],
+            "unknown detector family `phi-gamma`",
+        ),
+        (
+            &["eval", "--trace", t, "--detector", "fixed:timout=1s"],
+            "unknown key `timout`",
+        ),
+        (
+            &["eval", "--trace", t, "--detector", "fixed:timeout=1 parsec"],
+            "unknown unit",
+        ),
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--duration",
+                "ten",
+                "--out",
+                "x.csv",
+            ],
+            "--duration",
+        ),
+        (
+            &["gen", "--scenario", "moon", "--out", "x.csv"],
+            "unknown scenario `moon`",
+        ),
+        (
+            &["eval", "--trace", "/nonexistent/t.csv"],
+            "/nonexistent/t.csv: cannot read",
+        ),
+        (
+            &["eval", "--trace", b],
+            "bad.csv:3:2: seq must be a whole number",
+        ),
+        (&["eval", "--trace", e], "the trace has no heartbeats"),
+        (
+            &["tune", "--trace", e, "--budget", "1"],
+            "the trace has no heartbeats",
+        ),
+        (
+            &["timeouts", "--trace", t],
+            "header must be `peer,sent_ns,rtt_ns`",
+        ),
+        (
+            &["timeouts", "--trace", r, "--policy", "rfc6298:flor=1s"],
+            "unknown key `flor` for rfc6298 (keys: floor, cap, granularity, initial)",
+        ),
+        (
+            &["timeouts", "--trace", r, "--policy", "tcp"],
+            "unknown timeout policy `tcp`",
+        ),
+        (
+            &["timeouts", "--trace", r, "--policy", "fixed:timeout=soon"],
+            "timeout: invalid number",
+        ),
+        (&["eval", "--budget", "-1"], "--budget"),
+        (&["frobnicate"], "unrecognized subcommand"),
+        (&["replay", "--trace", t], "--detector"),
+    ];
+    for (args, needle) in cases {
+        fails_with(&accrual(args), needle);
+    }
 }
 
 #[test]
