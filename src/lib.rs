@@ -85,11 +85,13 @@ pub mod time;
 pub mod timeout;
 
 pub use config::{
-    ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, HistogramConfig, PhiExponentialConfig,
-    PhiNormalConfig, Preset, SuspicionConfig, Tail, TimeoutConfig, TimeoutPolicy,
+    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, HistogramConfig,
+    PhiExponentialConfig, PhiNormalConfig, Preset, SuspicionConfig, Tail, TimeoutConfig,
+    TimeoutPolicy,
 };
 pub use detector::{
-    Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential, PhiNormal,
+    Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential,
+    PhiNormal,
 };
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};

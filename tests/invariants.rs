@@ -3,8 +3,9 @@
 //! consistent with φ, window statistics equal to a brute-force recomputation.
 
 use accrual::{
-    Arrival, Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed, FixedConfig,
-    HistogramConfig, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
+    Adaptive, AdaptiveConfig, Arrival, Chen, ChenConfig, Detector, Empirical, EmpiricalConfig,
+    Fixed, FixedConfig, HistogramConfig, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, Tail,
 };
 use proptest::prelude::*;
 
@@ -96,6 +97,25 @@ fn any_detector() -> impl Strategy<Value = Box<dyn Detector>> {
         (1u64..10_000_000_000).prop_map(|t| Box::new(
             Fixed::new(FixedConfig { timeout: Nanos(t) }).unwrap()
         ) as Box<dyn Detector>),
+        (
+            1u64..10_000_000_000_000,
+            1u64..10_000_000_000,
+            1.0f64..30.0,
+            1e-6f64..10.0,
+            0.0f64..100.0
+        )
+            .prop_map(|(memory, first, tail, ratio, weight)| Box::new(
+                Adaptive::new(AdaptiveConfig {
+                    memory: Nanos(memory),
+                    first_interval: Nanos(first),
+                    tail_samples: tail,
+                    min_tail_ratio: ratio,
+                    prior_pause: Nanos(first),
+                    prior_weight: weight,
+                })
+                .unwrap()
+            )
+                as Box<dyn Detector>),
     ]
 }
 

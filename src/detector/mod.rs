@@ -7,6 +7,7 @@
 //! | [`Chen`] | Chen, Toueg, Aguilera 2002: expected arrival plus a margin | binary |
 //! | [`Fixed`] | a fixed timeout | binary |
 //! | [`Empirical`] | the peer's own interval histogram, with a fitted exponential tail | `−log10 S(t)` |
+//! | [`Adaptive`] | the recommended default: long-memory lateness histogram, deadline priced against false suspicions | `log10(W/η)` |
 //!
 //! # Time
 //!
@@ -37,12 +38,14 @@ use std::fmt;
 use crate::math::probability_of_phi;
 use crate::time::Nanos;
 
+mod adaptive;
 mod chen;
 mod empirical;
 mod fixed;
 mod phi_exponential;
 mod phi_normal;
 
+pub use adaptive::Adaptive;
 pub use chen::Chen;
 pub use empirical::Empirical;
 pub use fixed::Fixed;

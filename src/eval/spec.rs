@@ -5,9 +5,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::config::{
-    ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig, Tail,
+    AdaptiveConfig, ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
+    Tail,
 };
-use crate::detector::{Chen, Detector, Fixed, PhiExponential, PhiNormal};
+use crate::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
 use crate::time::{Nanos, ParseNanosError};
 
 /// A detector family.
@@ -69,7 +70,7 @@ impl Family {
                 &["threshold", "window", "min-std", "pause", "first"]
             }
             Family::PhiExp => &["threshold", "window", "first"],
-            Family::Default => &["threshold"],
+            Family::Default => &["threshold", "memory", "first"],
         }
     }
 
@@ -92,6 +93,12 @@ impl Family {
             Family::Chen => geometric(0.001, 20.0, 40)
                 .into_iter()
                 .map(|s| base.clone().with_duration(Nanos((s * 1e9) as u64)))
+                .collect(),
+            Family::Default => (1..=36)
+                .map(|i| DetectorSpec {
+                    threshold: 0.25 * f64::from(i),
+                    ..base.clone()
+                })
                 .collect(),
             _ => geometric(0.3, 1e5, 60)
                 .into_iter()
@@ -198,23 +205,20 @@ pub struct DetectorSpec {
     pub chen: ChenConfig,
     /// The φ families: the window, floors, pause and prior.
     pub phi: PhiNormalConfig,
-    /// The φ families: the threshold Φ.
+    /// `default` only: the detector's configuration.
+    pub adaptive: AdaptiveConfig,
+    /// The φ families and `default`: the threshold Φ.
     pub threshold: f64,
 }
 
 impl DetectorSpec {
     /// The family with the spec's defaults: `window=1000`, `min-std=0ns`, `pause=0ns`,
     /// `first=1s`, `threshold=8`, `timeout=1s`, `alpha=500ms`, `interval=100ms`. The `default`
-    /// family is an exact normal φ whose standard deviation is at least a tenth of the mean
-    /// interval, with a 100 ms prior.
+    /// family is [`Adaptive`] with [`AdaptiveConfig::default`] and `threshold=5`.
     pub fn new(family: Family) -> Self {
         let mut phi = PhiNormalConfig::default();
         if family == Family::PhiAkka {
             phi.tail = Tail::Logistic;
-        }
-        if family == Family::Default {
-            phi.min_std_ratio = 0.1;
-            phi.first_interval = Nanos::from_millis(100);
         }
         DetectorSpec {
             family,
@@ -225,7 +229,8 @@ impl DetectorSpec {
                 alpha: Nanos::from_millis(500),
             },
             phi,
-            threshold: 8.0,
+            adaptive: AdaptiveConfig::default(),
+            threshold: if family == Family::Default { 5.0 } else { 8.0 },
         }
     }
 
@@ -254,9 +259,8 @@ impl DetectorSpec {
                 timeout: self.timeout,
             })?),
             Family::Chen => Box::new(Chen::new(self.chen.clone())?),
-            Family::PhiNormal | Family::PhiAkka | Family::Default => {
-                Box::new(PhiNormal::new(self.phi.clone())?)
-            }
+            Family::PhiNormal | Family::PhiAkka => Box::new(PhiNormal::new(self.phi.clone())?),
+            Family::Default => Box::new(Adaptive::new(self.adaptive)?),
             Family::PhiExp => Box::new(PhiExponential::new(PhiExponentialConfig {
                 window: self.phi.window,
                 first_interval: self.phi.first_interval,
@@ -295,7 +299,12 @@ impl FromStr for DetectorSpec {
                 }
                 "min-std" => spec.phi.min_std = duration(key, value)?,
                 "pause" => spec.phi.acceptable_pause = duration(key, value)?,
-                "first" => spec.phi.first_interval = duration(key, value)?,
+                "first" => {
+                    let first = duration(key, value)?;
+                    spec.phi.first_interval = first;
+                    spec.adaptive.first_interval = first;
+                }
+                "memory" => spec.adaptive.memory = duration(key, value)?,
                 _ => {
                     // "threshold", the only other key any family has.
                     let t = number(key, value)?;
@@ -384,23 +393,27 @@ impl fmt::Display for DetectorSpec {
                 "phi-exp:threshold={},window={},first={}",
                 self.threshold, p.window, p.first_interval
             ),
-            Family::Default => write!(f, "default:threshold={}", self.threshold),
+            Family::Default => write!(
+                f,
+                "default:threshold={},memory={},first={}",
+                self.threshold, self.adaptive.memory, self.adaptive.first_interval
+            ),
         }
     }
 }
 
 /// A `default` detector configuration as `accrual tune` prints it (TOML or JSON), and as the
-/// library reads it back: the threshold and the φ configuration behind it.
+/// library reads it back: the threshold and the [`Adaptive`] configuration behind it.
 ///
 /// ```
 /// # #[cfg(feature = "serde")] {
 /// use accrual::eval::spec::DefaultDetector;
 ///
-/// let text = "threshold = 12.5\n[detector]\nwindow = 1000\nmin_std_ratio = 0.1\nfirst_interval = \"100ms\"\n";
+/// let text = "threshold = 4.5\n[detector]\nmemory = \"3600s\"\nfirst_interval = \"100ms\"\n";
 /// let tuned: DefaultDetector = toml::from_str(text).unwrap();
-/// assert_eq!(tuned.threshold, 12.5);
+/// assert_eq!(tuned.threshold, 4.5);
 /// let spec = tuned.spec().unwrap();
-/// assert_eq!(spec.to_string(), "default:threshold=12.5");
+/// assert_eq!(spec.to_string(), "default:threshold=4.5,memory=3600s,first=100ms");
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -413,7 +426,7 @@ pub struct DefaultDetector {
     /// The threshold Φ.
     pub threshold: f64,
     /// The detector's configuration.
-    pub detector: PhiNormalConfig,
+    pub detector: AdaptiveConfig,
 }
 
 impl DefaultDetector {
@@ -421,7 +434,7 @@ impl DefaultDetector {
     pub fn at(threshold: f64) -> Self {
         DefaultDetector {
             threshold,
-            detector: DetectorSpec::new(Family::Default).phi,
+            detector: AdaptiveConfig::default(),
         }
     }
 
@@ -434,7 +447,7 @@ impl DefaultDetector {
             }));
         }
         let spec = DetectorSpec {
-            phi: self.detector.clone(),
+            adaptive: self.detector,
             threshold: self.threshold,
             ..DetectorSpec::new(Family::Default)
         };

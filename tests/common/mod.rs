@@ -57,5 +57,6 @@ pub fn every_detector() -> Vec<Box<dyn accrual::Detector>> {
         Box::new(PhiExponential::new(PhiExponentialConfig::default()).unwrap()),
         Box::new(Chen::new(ChenConfig::default()).unwrap()),
         Box::new(Fixed::new(FixedConfig::default()).unwrap()),
+        Box::new(Adaptive::new(AdaptiveConfig::default()).unwrap()),
     ]
 }

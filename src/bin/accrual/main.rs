@@ -102,9 +102,10 @@ struct EvalArgs {
     /// Detector specs; a bare family sweeps its knob. Default: every family.
     #[arg(long = "detector")]
     detectors: Vec<String>,
-    /// Heartbeats per peer skipped before scoring.
-    #[arg(long, default_value_t = 0)]
-    warmup: usize,
+    /// Heartbeats per peer fed but not scored (default: 0 with --trace; in the suite, the
+    /// first third of each trace, so that learning detectors are scored as they run for days).
+    #[arg(long)]
+    warmup: Option<usize>,
     /// Mistake budgets (per peer-hour) for the frontier table.
     #[arg(long = "budget", default_values_t = vec![1.0, 0.1], allow_negative_numbers = true)]
     budgets: Vec<f64>,
@@ -124,7 +125,7 @@ struct EvalArgs {
     #[arg(long, default_value_t = 20)]
     peers: usize,
     /// Without --trace: how long each scenario covers.
-    #[arg(long, default_value = "1200s")]
+    #[arg(long, default_value = "1800s")]
     duration: String,
     /// Threads for the sweeps (default: every core).
     #[arg(long)]
@@ -322,6 +323,14 @@ fn plot_points(title: &str, points: &[Point]) -> String {
 
 fn eval(args: EvalArgs) -> Result<()> {
     check_budgets(&args.budgets)?;
+    let warmup = match (args.warmup, &args.trace) {
+        (Some(w), _) => w,
+        (None, Some(_)) => 0,
+        (None, None) => {
+            let d = parse_duration("--duration", &args.duration)?;
+            (d.as_nanos() / 3 / hb_gen::INTERVAL.as_nanos()) as usize
+        }
+    };
     let specs = detector_specs(&args.detectors)?;
     let threads = threads(args.threads);
     let mut out = std::io::stdout().lock();
@@ -342,8 +351,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             for f in families_of(points) {
                 write!(out, " {:>11}", seconds(frontier(points, f, b)))?;
             }
-            let o =
-                oracle(trace, args.warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
+            let o = oracle(trace, warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
             writeln!(out, " {:>11}", seconds(o))?;
         }
         Ok(())
@@ -357,7 +365,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         let points = evaluate(
             &trace,
             &specs,
-            args.warmup,
+            warmup,
             threads,
             &progress(path.display().to_string(), specs.len()),
         )
@@ -371,7 +379,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         table_rows(&mut out, "trace", &points, &trace).map_err(io)?;
         if let Some(json) = &args.json {
             let doc = serde_json::json!({
-                "points": points, "frontiers": frontiers_json(&points, &trace, args.warmup, &args.budgets),
+                "points": points, "frontiers": frontiers_json(&points, &trace, warmup, &args.budgets),
             });
             write_file(json, |w| {
                 serde_json::to_writer_pretty(w, &doc).map_err(std::io::Error::other)
@@ -392,7 +400,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         .map_err(|e| format!("{}: cannot create: {e}", args.out.display()))?;
     writeln!(
         out,
-        "built-in suite: {} peers per scenario, {duration} each, seed {}; mean detection time at each budget (mistakes per peer-hour); - where none meets it",
+        "built-in suite: {} peers per scenario, {duration} each, seed {}, the first {warmup} heartbeats of each peer not scored; mean detection time at each budget (mistakes per peer-hour); - where none meets it",
         args.peers, args.seed
     )
     .map_err(io)?;
@@ -402,7 +410,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         let points = evaluate(
             &trace,
             &specs,
-            args.warmup,
+            warmup,
             threads,
             &progress(scenario.name().to_owned(), specs.len()),
         )
@@ -414,7 +422,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         table_rows(&mut out, scenario.name(), &points, &trace).map_err(io)?;
         let doc = serde_json::json!({
             "scenario": scenario.name(), "points": points,
-            "frontiers": frontiers_json(&points, &trace, args.warmup, &args.budgets),
+            "frontiers": frontiers_json(&points, &trace, warmup, &args.budgets),
         });
         write_file(&args.out.join(format!("{}.json", scenario.name())), |w| {
             serde_json::to_writer_pretty(w, &doc).map_err(std::io::Error::other)

@@ -1,0 +1,477 @@
+use crate::config::{AdaptiveConfig, ConfigError};
+use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
+use crate::math::PHI_MAX;
+use crate::time::Nanos;
+
+/// Buckets of lateness below `2^LOW_OCTAVE` ns (8 µs) share bucket 0.
+const LOW_OCTAVE: u32 = 13;
+/// The highest octave: lateness of `2^HIGH_OCTAVE` ns (about 137 s) or more share the last bucket.
+const HIGH_OCTAVE: u32 = 37;
+/// Sub-buckets per octave (a bucket spans 12.5 % of its lower edge).
+const SUB: u32 = 8;
+/// Number of buckets.
+pub(crate) const BUCKETS: usize = 1 + ((HIGH_OCTAVE - LOW_OCTAVE) * SUB) as usize;
+/// Hull vertices: bucket edges `0..=BUCKETS`.
+const EDGES: usize = BUCKETS + 1;
+/// Weights are rescaled once they reach `2^RESCALE_OCTAVES`, keeping `f32` counts finite.
+const RESCALE_OCTAVES: f64 = 60.0;
+/// The interval estimate spans at least this many sequence numbers once it has them.
+const SPAN: u64 = 256;
+
+/// The lower edge of bucket `b` in nanoseconds (`b == BUCKETS` gives the top of the range).
+fn edge(b: usize) -> f64 {
+    if b == 0 {
+        return 0.0;
+    }
+    let i = (b - 1) as u32;
+    let octave = LOW_OCTAVE + i / SUB;
+    let sub = f64::from(i % SUB);
+    libm::ldexp(1.0 + sub / f64::from(SUB), octave as i32)
+}
+
+/// The bucket holding lateness `x` ns.
+fn bucket(x: f64) -> usize {
+    if x.is_nan() || x < edge(1) {
+        return 0;
+    }
+    let octave = x.log2().floor();
+    let o = octave as u32;
+    if o >= HIGH_OCTAVE {
+        return BUCKETS - 1;
+    }
+    let frac = x / libm::ldexp(1.0, o as i32) - 1.0;
+    let sub = ((frac * f64::from(SUB)) as u32).min(SUB - 1);
+    (1 + (o - LOW_OCTAVE) * SUB + sub) as usize
+}
+
+/// The crate's recommended detector: a per-peer, long-memory model of how late the next
+/// heartbeat may be, and a deadline chosen as a trade between detection time and false
+/// suspicions.
+///
+/// # The model
+///
+/// * **Interval.** The sending interval `η` is learned from the arrivals and their sequence
+///   numbers over a long span (hundreds of heartbeats), so lost heartbeats and pauses do not bias
+///   it.
+/// * **Lateness.** After each arrival the detector records how much later than `η` it came after
+///   the previous one: `x = (A_k − A_{k−1}) − η` (0 when early). Lost heartbeats show up as whole
+///   multiples of `η`, a sender's or receiver's pause as its length. The lateness values go into a
+///   log-spaced histogram (8 buckets per octave, from 8 µs to 137 s) whose weights decay with a
+///   half-life of [`memory`](AdaptiveConfig::memory) (one hour by default), so a pause that
+///   comes every few minutes is remembered, and a link that changed is relearned.
+/// * **Survival.** `S(x)`, the probability that the next heartbeat is more than `x` late, is
+///   `(a(x) + 1)/(n + 1)` with `a(x)` the (decayed) lateness mass above `x` and `n` the total,
+///   linear between bucket edges; beyond the largest lateness seen, an exponential tail whose
+///   scale is the mean excess of the [`tail_samples`](AdaptiveConfig::tail_samples) largest.
+///   So nothing the peer did in the memory is ever deemed impossible, and the first heartbeats
+///   give a wide, cautious model.
+///
+/// # The threshold
+///
+/// A deadline `τ = A + η + D` costs `D` of detection time on every heartbeat and risks a false
+/// suspicion with probability `S(D)`. With a threshold `Φ`, a false suspicion is priced at
+/// `W = 10^Φ · η` of detection time, and `D` minimises `D + W·S(D)`. A peer whose lateness has
+/// a long flat tail (rare multi-second pauses) is therefore given a somewhat higher
+/// false-suspicion probability than a peer whose lateness falls off steeply: each second of
+/// detection time buys as few false suspicions as possible across a whole fleet configured with
+/// one threshold, which is how the per-peer hindsight oracle of the detection-quality spec
+/// allocates its budget. [`Detector::false_suspicion_probability`] reports the `S(D)` this
+/// gives right now.
+///
+/// φ is the threshold at which the current silence would just be suspected:
+/// `φ(t) = log10(W/η)` for the smallest `W` whose deadline lies beyond `t`. It is 0 up to the
+/// expected arrival, non-decreasing, and in the tail rises linearly with the silence.
+///
+/// # Cost
+///
+/// State is fixed-size: about 2 KiB per peer, allocated once; a heartbeat never allocates.
+/// A heartbeat refits the model (one pass over the histogram, a few hundred operations); a φ
+/// query is a binary search.
+///
+/// ```
+/// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
+///
+/// let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
+/// let mut t = Nanos::ZERO;
+/// for seq in 0..3_000u64 {
+///     // 100 ms heartbeats, ± 1 ms, and a 2 s pause every 1000
+///     t += Nanos::from_millis(if seq % 1000 == 999 { 2_000 } else { 99 + seq % 3 });
+///     d.heartbeat_seq(t, seq);
+/// }
+/// let deadline = d.deadline(5.0).unwrap();
+/// // The pauses are remembered: the peer is given more than 2 s before it is suspected.
+/// assert!(deadline - t > Nanos::from_secs(2));
+/// assert!(d.phi(deadline) <= 5.0 && d.phi(deadline + Nanos(1)) >= 5.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Adaptive {
+    config: AdaptiveConfig,
+    log: ArrivalLog,
+    /// `(seq, arrival)` of the first arrival, and of an anchor at least `SPAN` numbers back.
+    first: Option<(u64, u64)>,
+    anchor: (u64, u64),
+    next_anchor: (u64, u64),
+    /// The interval estimate, ns.
+    eta: f64,
+    /// The weight of a sample arriving now, `2^((t − origin)/memory)`.
+    unit: f64,
+    /// The arrival time weights are relative to, ns.
+    origin: u64,
+    /// The lateness distribution.
+    model: Model,
+}
+
+/// One lateness distribution: a decayed histogram and the fitted survival curve.
+#[derive(Debug, Clone)]
+struct Model {
+    /// Decayed lateness mass per bucket, in units of the detector's `unit`.
+    counts: [f32; BUCKETS],
+    total: f64,
+    /// Samples recorded (undecayed), for the prior's fading.
+    samples: u64,
+    /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
+    /// leaving each vertex (the last one leaves into the tail).
+    hull: [u8; EDGES],
+    slopes: [f64; EDGES],
+    hull_len: usize,
+    /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
+    top: f64,
+    s_top: f64,
+    theta: f64,
+}
+
+impl Model {
+    fn new(theta: f64) -> Self {
+        Model {
+            counts: [0.0; BUCKETS],
+            total: 0.0,
+            samples: 0,
+            hull: [0; EDGES],
+            slopes: [0.0; EDGES],
+            hull_len: 0,
+            top: 0.0,
+            s_top: 1.0,
+            theta,
+        }
+    }
+
+    fn rescale(&mut self, scale: f64) {
+        for c in &mut self.counts {
+            *c = (f64::from(*c) * scale) as f32;
+        }
+        self.total *= scale;
+    }
+
+    fn add(&mut self, lateness: f64, unit: f64) {
+        let b = bucket(lateness);
+        self.counts[b] = (f64::from(self.counts[b]) + unit) as f32;
+        self.total += unit;
+        self.samples += 1;
+    }
+
+    /// Recomputes the hull of the survival curve and its tail from the counts.
+    fn refit(&mut self, unit: f64, floor: f64, config: &AdaptiveConfig) {
+        let prior = {
+            let w0 = config.prior_weight;
+            if w0 > 0.0 {
+                config.prior_pause.as_nanos() as f64 * w0 / (w0 + self.samples as f64)
+            } else {
+                0.0
+            }
+        };
+        let n = self.total + unit;
+        let Some(top_bucket) = self.counts.iter().rposition(|&c| c > 0.0) else {
+            // No lateness yet: the prior alone.
+            self.hull_len = 0;
+            self.top = 0.0;
+            self.s_top = 1.0;
+            self.theta = prior
+                .max(floor)
+                .max(config.first_interval.as_nanos() as f64);
+            return;
+        };
+        // The lower convex hull of (edge(b), S(edge(b))), b = 0..=top_bucket + 1, by monotone
+        // chain; S at an edge is (mass at or above it + one unit) / (n + one unit).
+        let mut above = self.total;
+        let mut len = 0usize;
+        let mut hx = [0f64; EDGES];
+        let mut hs = [0f64; EDGES];
+        for b in 0..=top_bucket + 1 {
+            let x = edge(b);
+            let s = (above.max(0.0) + unit) / n;
+            while len >= 2 {
+                let (x1, s1, x2, s2) = (hx[len - 2], hs[len - 2], hx[len - 1], hs[len - 1]);
+                // Drop the middle vertex unless it lies strictly below the chord.
+                if (s2 - s1) * (x - x1) >= (s - s1) * (x2 - x1) {
+                    len -= 1;
+                } else {
+                    break;
+                }
+            }
+            hx[len] = x;
+            hs[len] = s;
+            self.hull[len] = b as u8;
+            len += 1;
+            if b <= top_bucket {
+                above -= f64::from(self.counts[b]);
+            }
+        }
+        // The tail: the mean excess of the largest `tail_samples` over where they begin.
+        let want = config.tail_samples * unit;
+        let (mut mass, mut sum, mut start) = (0.0, 0.0, 0usize);
+        for b in (0..=top_bucket).rev() {
+            let c = f64::from(self.counts[b]);
+            mass += c;
+            sum += c * 0.5 * (edge(b) + edge(b + 1));
+            start = b;
+            if mass >= want {
+                break;
+            }
+        }
+        let s_top = unit / n;
+        let mut theta = if mass > 0.0 {
+            sum / mass - edge(start)
+        } else {
+            0.0
+        };
+        theta = theta.max(floor).max(prior);
+        for i in 0..len.saturating_sub(1) {
+            self.slopes[i] = (hs[i + 1] - hs[i]) / (hx[i + 1] - hx[i]);
+        }
+        // The tail's scale is widened if needed so that the curve stays convex where it leaves
+        // the last vertex.
+        if len >= 2 {
+            let last = (hs[len - 1] - hs[len - 2]) / (hx[len - 1] - hx[len - 2]);
+            if last < 0.0 {
+                theta = theta.max(s_top / -last);
+            }
+        }
+        self.slopes[len - 1] = (-s_top / theta).min(-f64::MIN_POSITIVE);
+        // Rounding must not break the order of the slopes (φ would then fall): each is at
+        // most the next, and all are negative.
+        for i in (0..len - 1).rev() {
+            self.slopes[i] = self.slopes[i].min(self.slopes[i + 1]);
+        }
+        self.hull_len = len;
+        self.top = edge(top_bucket + 1);
+        self.s_top = s_top;
+        self.theta = theta;
+    }
+
+    /// The lateness allowed when a false suspicion costs `w` ns.
+    fn allowance(&self, w: f64) -> f64 {
+        // Into the tail once the tail's slope at its start is steeper than 1/W.
+        if w * self.s_top >= self.theta {
+            return self.top + self.theta * (w * self.s_top / self.theta).ln();
+        }
+        let limit = -1.0 / w;
+        for i in 0..self.hull_len {
+            if self.slopes[i] >= limit {
+                return edge(usize::from(self.hull[i]));
+            }
+        }
+        self.top
+    }
+
+    /// The smallest price `W` whose allowance reaches beyond lateness `x > 0` (0 if none needed).
+    fn price(&self, x: f64) -> f64 {
+        if x > self.top {
+            let s = self.s_top * (-(x - self.top) / self.theta).exp();
+            return self.theta / s;
+        }
+        let b = self.hull[..self.hull_len].partition_point(|&v| edge(usize::from(v)) < x);
+        if b == 0 {
+            return 0.0;
+        }
+        -1.0 / self.slopes[b - 1]
+    }
+
+    /// The model's probability that the lateness exceeds `x`.
+    fn survival(&self, x: f64, unit: f64) -> f64 {
+        if x >= self.top {
+            return (self.s_top * (-(x - self.top) / self.theta).exp()).min(1.0);
+        }
+        // S is linear between edges: find the bucket and interpolate.
+        let b = bucket(x);
+        let n = self.total + unit;
+        let above: f64 = self.counts[b + 1..].iter().map(|&c| f64::from(c)).sum();
+        let inside = f64::from(self.counts[b]);
+        let frac = ((edge(b + 1) - x) / (edge(b + 1) - edge(b))).clamp(0.0, 1.0);
+        ((above + inside * frac + unit) / n).min(1.0)
+    }
+}
+
+impl Adaptive {
+    /// A detector with no arrivals yet.
+    pub fn new(config: AdaptiveConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let eta = config.first_interval.as_nanos() as f64;
+        let mut d = Adaptive {
+            config,
+            log: ArrivalLog::default(),
+            first: None,
+            anchor: (0, 0),
+            next_anchor: (0, 0),
+            eta,
+            unit: 1.0,
+            origin: 0,
+            model: Model::new(eta),
+        };
+        d.refit();
+        Ok(d)
+    }
+
+    /// Forgets every arrival.
+    pub fn reset(&mut self) {
+        if let Ok(fresh) = Adaptive::new(self.config) {
+            *self = fresh;
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AdaptiveConfig {
+        &self.config
+    }
+
+    /// The learned sending interval `η`.
+    pub fn interval(&self) -> Nanos {
+        Nanos(self.eta as u64)
+    }
+
+    fn refit(&mut self) {
+        let floor = self.eta * self.config.min_tail_ratio;
+        let (unit, config) = (self.unit, self.config);
+        self.model.refit(unit, floor, &config);
+    }
+
+    /// The price of a false suspicion at `threshold`, ns.
+    fn price_of(&self, threshold: f64) -> f64 {
+        libm::exp10(threshold.min(PHI_MAX.log10())) * self.eta
+    }
+
+    /// Moves the weights forward to `at`.
+    fn age(&mut self, at: u64) {
+        let half_life = self.config.memory.as_nanos() as f64;
+        let mut octaves = at.saturating_sub(self.origin) as f64 / half_life;
+        if octaves > RESCALE_OCTAVES {
+            let scale = libm::exp2(-octaves.floor());
+            self.model.rescale(scale);
+            self.origin = self
+                .origin
+                .saturating_add((octaves.floor() * half_life) as u64);
+            octaves = at.saturating_sub(self.origin) as f64 / half_life;
+        }
+        self.unit = libm::exp2(octaves);
+    }
+
+    /// Updates the interval estimate with an arrival at `at` numbered `seq`.
+    fn learn_interval(&mut self, seq: u64, at: u64) {
+        let Some(first) = self.first else {
+            self.first = Some((seq, at));
+            self.anchor = (seq, at);
+            self.next_anchor = (seq, at);
+            return;
+        };
+        if seq.saturating_sub(self.next_anchor.0) >= SPAN {
+            self.anchor = self.next_anchor;
+            self.next_anchor = (seq, at);
+        }
+        let base = if seq.saturating_sub(self.anchor.0) >= SPAN {
+            self.anchor
+        } else {
+            first
+        };
+        let steps = seq.saturating_sub(base.0);
+        if steps > 0 {
+            self.eta = at.saturating_sub(base.1) as f64 / steps as f64;
+        }
+    }
+}
+
+impl Detector for Adaptive {
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        let accepted = match self.log.accept(at, seq) {
+            Ok(accepted) => accepted,
+            Err(ignored) => return ignored,
+        };
+        let eta = self.eta;
+        self.learn_interval(accepted.seq, at.as_nanos());
+        let Some(interval) = accepted.interval else {
+            self.refit();
+            return Arrival::Accepted;
+        };
+        let lateness = interval.as_nanos() as f64 - eta;
+        self.age(at.as_nanos());
+        let unit = self.unit;
+        self.model.add(lateness, unit);
+        // A refit every few arrivals follows the slow drift of the weights; a notable
+        // lateness reshapes the tail at once.
+        if accepted.seq % 8 == 0 || lateness > eta * 0.25 || self.model.samples < 64 {
+            self.refit();
+        }
+        Arrival::Accepted
+    }
+
+    fn phi(&self, now: Nanos) -> f64 {
+        let Some(elapsed) = self.log.elapsed(now) else {
+            return 0.0;
+        };
+        // As the deadline counts it: whole nanoseconds of the interval first, then the fraction.
+        let whole = self.eta.floor();
+        let beyond = elapsed.as_nanos().saturating_sub(whole as u64);
+        let x = beyond as f64 - (self.eta - whole);
+        if x.is_nan() || x <= 0.0 {
+            return 0.0;
+        }
+        let phi = (self.model.price(x) / self.eta).log10();
+        if phi.is_nan() {
+            return PHI_MAX;
+        }
+        phi.clamp(0.0, PHI_MAX)
+    }
+
+    fn deadline(&self, threshold: f64) -> Option<Nanos> {
+        let last = match self.log.deadline_gate(threshold) {
+            Ok(last) => last,
+            Err(answer) => return answer,
+        };
+        let x = self.model.allowance(self.price_of(threshold));
+        let whole = self.eta.floor();
+        Some(deadline_at(last, whole as u64, x + (self.eta - whole)))
+    }
+
+    fn last_arrival(&self) -> Option<Nanos> {
+        self.log.last
+    }
+
+    fn arrivals(&self) -> ArrivalCounts {
+        self.log.counts
+    }
+
+    fn false_suspicion_probability(&self, threshold: f64) -> Option<f64> {
+        if !threshold.is_finite() {
+            return None;
+        }
+        let x = self.model.allowance(self.price_of(threshold));
+        Some(self.model.survival(x, self.unit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_cover_their_edges() {
+        for b in 0..BUCKETS {
+            assert!(edge(b) < edge(b + 1), "{b}");
+            if b > 0 {
+                assert_eq!(bucket(edge(b)), b, "{b}");
+            }
+            assert_eq!(bucket(edge(b + 1) - 1.0), b.min(BUCKETS - 1), "{b}");
+        }
+        assert_eq!(bucket(-5.0), 0);
+        assert_eq!(bucket(f64::NAN), 0);
+        assert_eq!(bucket(1e30), BUCKETS - 1);
+    }
+}
