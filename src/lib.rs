@@ -16,6 +16,11 @@
 //! detectors*, 2002) and [`Fixed`] timeouts are the canonical baselines. A [`Suspicion`] state
 //! machine turns φ into [`Level`]s with hysteresis.
 //!
+//! [`Adaptive`] is the recommended default: it learns how late each peer's heartbeats come, in
+//! a fixed-size histogram with an hour of memory and a fitted tail, and places the deadline
+//! where a second more of detection time would no longer buy enough fewer false suspicions,
+//! the price of one being set by the threshold.
+//!
 //! [`Empirical`] assumes no distribution at all: it reads φ from an hour of the peer's own
 //! intervals in a [windowed HDR histogram](histogram::WindowedHistogram), with a fitted
 //! exponential tail beyond the longest, so rare pauses are remembered.
