@@ -1183,7 +1183,7 @@ impl EmpiricalConfig {
 /// |---|---|---|
 /// | `memory` | `1h` | half-life of the lateness histogram: how long a pause is remembered |
 /// | `first_interval` | `1s` | prior: before any interval, the expected interval and the scale of the lateness |
-/// | `tail_samples` | 8 | how many of the largest lateness values the exponential tail is fitted to (≥ 1) |
+/// | `tail_samples` | 4 | how many of the largest lateness values the exponential tail is fitted to (≥ 1) |
 /// | `min_tail_ratio` | 0.0625 | floor on the tail's scale θ, as a fraction of the interval (> 0, ≤ 1000) |
 /// | `prior_pause` | `1s` | the prior: the tail is at least `prior_pause · w/(w + n)` wide after `n` intervals… |
 /// | `prior_weight` | 8 | … with `w` this weight (0: no prior) |
@@ -1221,7 +1221,7 @@ impl Default for AdaptiveConfig {
         AdaptiveConfig {
             memory: Nanos::from_secs(3600),
             first_interval: Nanos::from_secs(1),
-            tail_samples: 8.0,
+            tail_samples: 4.0,
             min_tail_ratio: 0.0625,
             prior_pause: Nanos::from_secs(1),
             prior_weight: 8.0,
