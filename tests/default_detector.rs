@@ -97,6 +97,7 @@ fn a_larger_threshold_never_suspects_sooner() {
 fn state_is_small_and_fixed() {
     // Everything the detector learns lives inline: no heap, whatever the traffic.
     let size = std::mem::size_of::<Adaptive>();
+    eprintln!("Adaptive: {size} bytes");
     assert!(size <= 3 * 1024, "{size} bytes");
 }
 

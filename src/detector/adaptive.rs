@@ -84,7 +84,8 @@ fn bucket(x: f64) -> usize {
 ///
 /// # Cost
 ///
-/// State is fixed-size: about 2 KiB per peer, allocated once; a heartbeat never allocates.
+/// State is fixed-size and inline: 2,752 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
+/// never allocates.
 /// A heartbeat refits the model (one pass over the histogram, a few hundred operations); a φ
 /// query is a binary search.
 ///
