@@ -7,9 +7,9 @@ use std::hint::black_box;
 use accrual::histogram::WindowedHistogram;
 use accrual::timeout::TimeoutEstimator;
 use accrual::{
-    Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed, FixedConfig, HistogramConfig,
-    Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail, TimeoutConfig,
-    TimeoutPolicy,
+    Adaptive, AdaptiveConfig, Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed,
+    FixedConfig, HistogramConfig, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, Tail, TimeoutConfig, TimeoutPolicy,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -67,6 +67,10 @@ fn detectors() -> Vec<(&'static str, Box<dyn Detector>)> {
         (
             "empirical",
             Box::new(Empirical::new(EmpiricalConfig::default()).unwrap()),
+        ),
+        (
+            "default",
+            Box::new(Adaptive::new(AdaptiveConfig::default()).unwrap()),
         ),
     ]
 }
