@@ -16,6 +16,13 @@ use accrual::eval::spec::Family;
 use accrual::{Adaptive, AdaptiveConfig, Nanos};
 
 const BUDGETS: [f64; 2] = [1.0, 0.1];
+const CANONICAL: [Family; 5] = [
+    Family::Fixed,
+    Family::Chen,
+    Family::PhiNormal,
+    Family::PhiAkka,
+    Family::PhiExp,
+];
 
 fn default_frontier(
     trace: &HeartbeatTrace,
@@ -88,16 +95,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         for &seed in &seeds {
             let trace = generate(scenario, seed, peers, Nanos::from_secs(secs));
             let points = if canonical {
-                let specs: Vec<_> = [
-                    Family::Fixed,
-                    Family::Chen,
-                    Family::PhiNormal,
-                    Family::PhiAkka,
-                    Family::PhiExp,
-                ]
-                .iter()
-                .flat_map(|f| f.grid())
-                .collect();
+                let specs: Vec<_> = CANONICAL.iter().flat_map(|f| f.grid()).collect();
                 evaluate(&trace, &specs, warmup, 2, &|_| {})?
             } else {
                 Vec::new()
@@ -106,16 +104,10 @@ fn main() -> Result<(), Box<dyn Error>> {
                 let ours = default_frontier(&trace, cfg, budget, warmup);
                 let best = oracle(&trace, warmup, budget)
                     .map_or(f64::INFINITY, |(s, _)| s.detection_time_mean_s);
-                let canon = [
-                    Family::Fixed,
-                    Family::Chen,
-                    Family::PhiNormal,
-                    Family::PhiAkka,
-                    Family::PhiExp,
-                ]
-                .iter()
-                .map(|&f| frontier(&points, f, budget))
-                .fold(f64::INFINITY, f64::min);
+                let canon = CANONICAL
+                    .iter()
+                    .map(|&f| frontier(&points, f, budget))
+                    .fold(f64::INFINITY, f64::min);
                 println!(
                     "{:<14} {:>4} {:>6} {:>8.3}s {:>8.3}s {:>8.3}s {:>8.3} {:>8.3}",
                     scenario.name(),
