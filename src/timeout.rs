@@ -7,6 +7,11 @@ use crate::time::Nanos;
 
 /// The RFC 6298 running estimates: smoothed RTT and RTT variation, in ns.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 struct Smoothed {
     srtt: f64,
     rttvar: f64,
@@ -139,6 +144,11 @@ pub struct TimeoutEstimator {
 }
 
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 struct Cached {
     value: f64,
     at: Nanos,
@@ -363,6 +373,103 @@ impl TimeoutEstimator {
     /// The windowed histogram of round-trip samples.
     pub fn histogram(&mut self) -> &mut WindowedHistogram {
         &mut self.histogram
+    }
+}
+
+/// Snapshots (feature `serde`): every field, including the cached histogram term, so that a
+/// restored estimator answers exactly as the original would. Reading checks the configuration,
+/// that the histogram matches it, and that counters are in range.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Cached, MAX_BACKOFF, Smoothed, TimeoutEstimator};
+    use crate::config::TimeoutConfig;
+    use crate::histogram::WindowedHistogram;
+
+    /// Counters above this cannot come from a real estimator (2^62 requests).
+    const MAX_COUNT: u64 = 1 << 62;
+
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        config: &'a TimeoutConfig,
+        histogram: &'a WindowedHistogram,
+        smoothed: Option<Smoothed>,
+        rto: f64,
+        backoff: u32,
+        samples: u64,
+        timeouts: u64,
+        retried: u64,
+        cached: Option<Cached>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Owned {
+        config: TimeoutConfig,
+        histogram: WindowedHistogram,
+        smoothed: Option<Smoothed>,
+        rto: f64,
+        backoff: u32,
+        samples: u64,
+        timeouts: u64,
+        retried: u64,
+        cached: Option<Cached>,
+    }
+
+    impl Serialize for TimeoutEstimator {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Ref {
+                config: &self.config,
+                histogram: &self.histogram,
+                smoothed: self.smoothed,
+                rto: self.rto,
+                backoff: self.backoff,
+                samples: self.samples,
+                timeouts: self.timeouts,
+                retried: self.retried,
+                cached: self.cached,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for TimeoutEstimator {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let o = Owned::deserialize(d)?;
+            o.config.validate().map_err(D::Error::custom)?;
+            if o.histogram.config() != &o.config.histogram {
+                return Err(D::Error::custom(
+                    "timeout: the histogram's configuration differs from timeout.histogram",
+                ));
+            }
+            if o.backoff > MAX_BACKOFF {
+                return Err(D::Error::custom(format_args!(
+                    "timeout: backoff {} exceeds {MAX_BACKOFF}",
+                    o.backoff
+                )));
+            }
+            if o.samples >= MAX_COUNT || o.timeouts >= MAX_COUNT || o.retried >= MAX_COUNT {
+                return Err(D::Error::custom("timeout: a counter is out of range"));
+            }
+            if o.cached.is_some_and(|c| c.samples > o.samples + o.timeouts) {
+                return Err(D::Error::custom(
+                    "timeout: the cached term counts more samples than were recorded",
+                ));
+            }
+            Ok(TimeoutEstimator {
+                config: o.config,
+                histogram: o.histogram,
+                smoothed: o.smoothed,
+                rto: o.rto,
+                backoff: o.backoff,
+                samples: o.samples,
+                timeouts: o.timeouts,
+                retried: o.retried,
+                cached: o.cached,
+            })
+        }
     }
 }
 

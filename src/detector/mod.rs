@@ -171,6 +171,11 @@ pub trait Detector: fmt::Debug + Send + Sync {
 
 /// The acceptance rules shared by every detector: sequence numbers and backwards time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct ArrivalLog {
     pub(crate) last: Option<Nanos>,
     pub(crate) max_seq: Option<u64>,
