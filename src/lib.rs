@@ -80,6 +80,7 @@ pub mod detector;
 pub mod eval;
 pub mod histogram;
 pub mod math;
+pub mod monitor;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;
@@ -91,6 +92,7 @@ pub use config::{
 pub use detector::{
     Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential, PhiNormal,
 };
+pub use monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
 
