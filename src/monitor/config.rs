@@ -15,13 +15,13 @@ use crate::time::Nanos;
 /// ([`DetectorConfig::DEFAULT_WINDOW`]), which keeps a peer within the monitor's 4 KiB budget;
 /// it will become the crate's recommended `default` detector once that exists.
 ///
-/// | variant | state per peer | note |
-/// |---|---|---|
-/// | [`Fixed`](Self::Fixed) | 64 bytes, inline | the compact choice: a million peers in about 120 MB |
-/// | [`PhiNormal`](Self::PhiNormal) | about 230 bytes + 8 per window slot | the default |
-/// | [`PhiExponential`](Self::PhiExponential) | about 180 bytes + 8 per window slot | |
-/// | [`Chen`](Self::Chen) | about 180 bytes + 16 per window slot | |
-/// | [`Empirical`](Self::Empirical) | its histograms: 97 KB by default | for few peers |
+/// | variant | detector state per peer |
+/// |---|---|
+/// | [`Fixed`](Self::Fixed) | 64 bytes, inline: the compact choice |
+/// | [`PhiNormal`](Self::PhiNormal) | 192 bytes + 8 per window slot, boxed |
+/// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
+/// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
+/// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
 ///
 /// The [module docs](super) list measured bytes per peer, map and bookkeeping included.
 ///

@@ -11,7 +11,7 @@ use std::hash::Hash;
 use crate::monitor::peer::Slot;
 
 /// Slots per chunk.
-pub(crate) const CHUNK: usize = 64;
+pub(crate) const CHUNK: usize = 32;
 
 #[derive(Debug)]
 pub(crate) struct Shard<K> {
