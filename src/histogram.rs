@@ -223,8 +223,8 @@ impl WindowedHistogram {
 }
 
 /// Snapshots (feature `serde`): the configuration, the rotation state and each sub-window's
-/// recorded buckets as `[value, count]` pairs; the running total is rebuilt from the
-/// sub-windows on reading.
+/// recorded buckets as `[value, count]` pairs, each value the top of its bucket (anything else
+/// is refused on reading); the running total is rebuilt from the sub-windows.
 #[cfg(feature = "serde")]
 mod serde_impl {
     use hdrhistogram::Histogram;
@@ -300,6 +300,12 @@ mod serde_impl {
             }
             for (sub, buckets) in h.subs.iter_mut().zip(&o.subs) {
                 for &(value, count) in buckets {
+                    // Written as the top of its bucket: anything else was altered.
+                    if sub.highest_equivalent(value) != value {
+                        return Err(D::Error::custom(format_args!(
+                            "histogram: {value} is not the top of a bucket"
+                        )));
+                    }
                     sub.saturating_record_n(value, count);
                 }
             }

@@ -7,11 +7,6 @@ use crate::time::Nanos;
 
 /// The RFC 6298 running estimates: smoothed RTT and RTT variation, in ns.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
 struct Smoothed {
     srtt: f64,
     rttvar: f64,
@@ -144,11 +139,6 @@ pub struct TimeoutEstimator {
 }
 
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
 struct Cached {
     value: f64,
     at: Nanos,
@@ -377,8 +367,10 @@ impl TimeoutEstimator {
 }
 
 /// Snapshots (feature `serde`): every field, including the cached histogram term, so that a
-/// restored estimator answers exactly as the original would. Reading checks the configuration,
-/// that the histogram matches it, and that counters are in range.
+/// restored estimator answers exactly as the original would. The running estimates are written
+/// as the bit patterns of their `f64`s, which every format restores exactly (a decimal may be
+/// read back one unit in the last place off). Reading checks the configuration, that the
+/// histogram matches it, and that counters are in range.
 #[cfg(feature = "serde")]
 mod serde_impl {
     use serde::de::Error;
@@ -387,6 +379,7 @@ mod serde_impl {
     use super::{Cached, MAX_BACKOFF, Smoothed, TimeoutEstimator};
     use crate::config::TimeoutConfig;
     use crate::histogram::WindowedHistogram;
+    use crate::time::Nanos;
 
     /// Counters above this cannot come from a real estimator (2^62 requests).
     const MAX_COUNT: u64 = 1 << 62;
@@ -395,13 +388,16 @@ mod serde_impl {
     struct Ref<'a> {
         config: &'a TimeoutConfig,
         histogram: &'a WindowedHistogram,
-        smoothed: Option<Smoothed>,
-        rto: f64,
+        /// `(SRTT, RTTVAR)` as `f64` bits.
+        smoothed: Option<(u64, u64)>,
+        /// RTO as `f64` bits.
+        rto: u64,
         backoff: u32,
         samples: u64,
         timeouts: u64,
         retried: u64,
-        cached: Option<Cached>,
+        /// `(value as f64 bits, at, samples)`.
+        cached: Option<(u64, Nanos, u64)>,
     }
 
     #[derive(Deserialize)]
@@ -409,13 +405,13 @@ mod serde_impl {
     struct Owned {
         config: TimeoutConfig,
         histogram: WindowedHistogram,
-        smoothed: Option<Smoothed>,
-        rto: f64,
+        smoothed: Option<(u64, u64)>,
+        rto: u64,
         backoff: u32,
         samples: u64,
         timeouts: u64,
         retried: u64,
-        cached: Option<Cached>,
+        cached: Option<(u64, Nanos, u64)>,
     }
 
     impl Serialize for TimeoutEstimator {
@@ -423,13 +419,15 @@ mod serde_impl {
             Ref {
                 config: &self.config,
                 histogram: &self.histogram,
-                smoothed: self.smoothed,
-                rto: self.rto,
+                smoothed: self
+                    .smoothed
+                    .map(|sm| (sm.srtt.to_bits(), sm.rttvar.to_bits())),
+                rto: self.rto.to_bits(),
                 backoff: self.backoff,
                 samples: self.samples,
                 timeouts: self.timeouts,
                 retried: self.retried,
-                cached: self.cached,
+                cached: self.cached.map(|c| (c.value.to_bits(), c.at, c.samples)),
             }
             .serialize(s)
         }
@@ -453,7 +451,7 @@ mod serde_impl {
             if o.samples >= MAX_COUNT || o.timeouts >= MAX_COUNT || o.retried >= MAX_COUNT {
                 return Err(D::Error::custom("timeout: a counter is out of range"));
             }
-            if o.cached.is_some_and(|c| c.samples > o.samples + o.timeouts) {
+            if o.cached.is_some_and(|c| c.2 > o.samples + o.timeouts) {
                 return Err(D::Error::custom(
                     "timeout: the cached term counts more samples than were recorded",
                 ));
@@ -461,13 +459,20 @@ mod serde_impl {
             Ok(TimeoutEstimator {
                 config: o.config,
                 histogram: o.histogram,
-                smoothed: o.smoothed,
-                rto: o.rto,
+                smoothed: o.smoothed.map(|(srtt, rttvar)| Smoothed {
+                    srtt: f64::from_bits(srtt),
+                    rttvar: f64::from_bits(rttvar),
+                }),
+                rto: f64::from_bits(o.rto),
                 backoff: o.backoff,
                 samples: o.samples,
                 timeouts: o.timeouts,
                 retried: o.retried,
-                cached: o.cached,
+                cached: o.cached.map(|(value, at, samples)| Cached {
+                    value: f64::from_bits(value),
+                    at,
+                    samples,
+                }),
             })
         }
     }

@@ -27,7 +27,10 @@ const MAX_COUNT: u64 = 1 << 62;
 
 /// The learned state of every peer of a [`Monitor`], taken with [`Monitor::snapshot`] and
 /// restored with [`Monitor::from_snapshot`]; serialise it with any serde format that supports
-/// 128-bit integers (JSON does; TOML does not).
+/// 128-bit integers (JSON does; TOML does not). Learned floating-point values are written as
+/// their bit patterns, so every format restores them exactly; the configurations' own numbers
+/// (`0.1`, `0.999`) are written as decimals, and must read back to the same `f64`, as they do
+/// in JSON (enable `serde_json`'s `float_roundtrip` for computed values with 17 digits).
 ///
 /// The format is versioned: the serialised value is one map entry, `accrual_monitor_v1`,
 /// holding the instant it was taken, the detector and timeout configurations, every peer
@@ -375,5 +378,57 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
         m.base = s.taken_at;
         m.clock_base = m.clock.now();
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FixedConfig;
+    use crate::time::ManualClock;
+
+    /// A snapshot of three peers, and a way to alter it and seal it again with a valid
+    /// checksum, as a forger (not a damaged disk) would.
+    fn forge(alter: impl FnOnce(&mut V1<u32>)) -> Result<Monitor<u32, ManualClock>, SnapshotError> {
+        let m = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+        for p in 0..3 {
+            m.heartbeat(&p).unwrap();
+        }
+        let Versioned::V1(mut v) = m.snapshot().unwrap().inner;
+        alter(&mut v);
+        v.checksum = checksum(v.taken_at, &v.detector, &v.timeout, &v.peers).unwrap();
+        let snapshot = Snapshot {
+            inner: Versioned::V1(v),
+        };
+        Monitor::from_snapshot(MonitorConfig::default(), ManualClock::default(), snapshot)
+    }
+
+    #[test]
+    fn well_sealed_but_inconsistent_snapshots_are_rejected() {
+        assert!(forge(|_| {}).is_ok());
+        let err = forge(|v| {
+            let copy = v.peers[0].clone();
+            v.peers.push(copy);
+        })
+        .unwrap_err();
+        assert_eq!(err, SnapshotError::DuplicatePeer { index: 3 });
+        let err = forge(|v| v.peers[1].level = Level::Dead).unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::InvalidPeer { index: 1, .. }),
+            "{err}"
+        );
+        let err = forge(|v| {
+            v.peers[2].detector =
+                PeerDetector::new(&DetectorConfig::Fixed(FixedConfig::default())).unwrap();
+        })
+        .unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::InvalidPeer { index: 2, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("peer 2 of the snapshot is invalid")
+        );
     }
 }
