@@ -102,8 +102,8 @@ fn every_heartbeat_from_every_thread_is_accounted_for() {
                         std::hint::black_box(m.request_timeout(&key));
                     }
                     std::hint::black_box(m.suspects());
-                    let snapshot = m.snapshot().unwrap();
-                    assert!(snapshot.len() <= MAX_PEERS);
+                    #[cfg(feature = "serde")]
+                    assert!(m.snapshot().unwrap().len() <= MAX_PEERS);
                     assert!(m.len() <= MAX_PEERS);
                     reads += 1;
                 }
