@@ -25,6 +25,15 @@
 //! answers how long the next request may take. The [`eval`] module measures all of this on
 //! traces, as the detection-quality spec defines it.
 //!
+//! A [`Monitor`] watches many peers at once, from many threads: every peer's detector, level
+//! and request-timeout estimator sit in sharded tables that a heartbeat reaches without a
+//! global lock or an allocation, bounded in peers and in bytes (about 120 bytes per peer with a
+//! fixed timeout, 2.4 KB with the default φ detector). The monitor notices its own stalls (a
+//! tick that runs late means it, not the peers, was absent) and holds new suspicions back until
+//! the heartbeats queued meanwhile are read; it reports many peers turning suspect at once as
+//! a local or network fault, caps how many may be dead at once, and, with the `serde` feature,
+//! snapshots every peer's learned state so that a restarted host starts warm. See [`monitor`].
+//!
 //! ## Time
 //!
 //! The detectors never read a clock: every call takes `now` as a [`Nanos`], nanoseconds on a

@@ -58,6 +58,14 @@ impl DetectorConfig {
     pub const DEFAULT_WINDOW: usize = 256;
 
     /// Checks the detector's own rules.
+    ///
+    /// ```
+    /// use accrual::monitor::DetectorConfig;
+    /// use accrual::{ConfigError, PhiNormalConfig};
+    ///
+    /// let bad = DetectorConfig::PhiNormal(PhiNormalConfig { window: 0, ..Default::default() });
+    /// assert_eq!(bad.validate(), Err(ConfigError::EmptyWindow { field: "phi_normal.window" }));
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
         match self {
             DetectorConfig::PhiNormal(c) => c.validate(),
@@ -69,6 +77,12 @@ impl DetectorConfig {
     }
 
     /// The detector kind's name, as the serialised form spells it.
+    ///
+    /// ```
+    /// use accrual::monitor::DetectorConfig;
+    ///
+    /// assert_eq!(DetectorConfig::default().kind(), "phi_normal");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             DetectorConfig::PhiNormal(_) => "phi_normal",

@@ -243,11 +243,28 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert_eq!(monitor.config().shards, 64);
+    /// ```
     pub fn config(&self) -> &MonitorConfig {
         &self.config
     }
 
     /// The clock.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Clock, ManualClock, Nanos};
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.clock().advance(Nanos::from_secs(1));
+    /// assert_eq!(monitor.clock().now(), monitor.now());
+    /// ```
     pub fn clock(&self) -> &C {
         &self.clock
     }
@@ -583,31 +600,110 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     }
 
     /// Whether the monitor knows `peer`.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.contains(&"a") && !monitor.contains(&"b"));
+    /// ```
     pub fn contains(&self, peer: &K) -> bool {
         self.read(peer, |_| ()).is_some()
     }
 
     /// The number of peers watched.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// for p in 0..5u32 {
+    ///     monitor.heartbeat(&p).unwrap();
+    /// }
+    /// monitor.heartbeat(&0).unwrap();
+    /// assert_eq!(monitor.len(), 5);
+    /// ```
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
     }
 
     /// Whether no peer is watched.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert!(monitor.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// The number of peers at `Dead`.
+    /// The number of peers at `Dead`, which the
+    /// [ejection cap](MonitorConfig::max_dead_fraction) bounds.
+    ///
+    /// ```
+    /// use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig};
+    /// use accrual::{FixedConfig, ManualClock, Nanos};
+    ///
+    /// let cfg = MonitorConfig {
+    ///     detector: DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(200) }),
+    ///     ..Default::default()
+    /// };
+    /// let clock = ManualClock::default();
+    /// let monitor = Monitor::new(cfg, clock.clone()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.heartbeat(&"b").unwrap();
+    /// monitor.tick(monitor.now());
+    /// clock.advance(Nanos::from_millis(100));
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.tick(monitor.now());
+    /// clock.advance(Nanos::from_millis(150));
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.tick(monitor.now());
+    /// // b has been silent for 250 ms: dead, and one of two is within the 50% cap.
+    /// assert_eq!(monitor.dead(), 1);
+    /// ```
     pub fn dead(&self) -> usize {
         self.dead.load(Ordering::Acquire)
     }
 
     /// How many heartbeats and samples from new peers were refused for want of room.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let cfg = MonitorConfig { max_peers: 2, ..Default::default() };
+    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// for p in 0..5u32 {
+    ///     let _ = monitor.heartbeat(&p);
+    /// }
+    /// assert_eq!((monitor.len(), monitor.rejected()), (2, 3));
+    /// ```
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
     }
 
     /// The peers per shard, for checking that keys spread evenly.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let cfg = MonitorConfig { shards: 4, ..Default::default() };
+    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// for p in 0..4_000u32 {
+    ///     monitor.heartbeat(&p).unwrap();
+    /// }
+    /// let sizes = monitor.shard_sizes();
+    /// assert_eq!(sizes.iter().sum::<usize>(), 4_000);
+    /// assert!(sizes.iter().all(|&n| n > 800 && n < 1_200));
+    /// ```
     pub fn shard_sizes(&self) -> Vec<usize> {
         self.shards.iter().map(|s| s.0.read().len()).collect()
     }

@@ -147,6 +147,19 @@ impl<K> Snapshot<K> {
     }
 
     /// The peers and their levels, in the snapshot's order.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Level, ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::new(Nanos::from_secs(7))).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.tick(monitor.now());
+    /// let snapshot = monitor.snapshot().unwrap();
+    /// assert_eq!(snapshot.peers().collect::<Vec<_>>(), vec![(&"a", Level::Alive)]);
+    /// assert_eq!(snapshot.taken_at(), Nanos::from_secs(7));
+    /// assert!(!snapshot.is_empty() && snapshot.detector().kind() == "phi_normal");
+    /// ```
     pub fn peers(&self) -> impl Iterator<Item = (&K, Level)> + '_ {
         self.v1().peers.iter().map(|p| (&p.peer, p.level))
     }

@@ -23,6 +23,14 @@ pub struct Stall {
 
 impl Stall {
     /// The time between the two ticks: at most this long, the monitor was absent.
+    ///
+    /// ```
+    /// use accrual::monitor::Stall;
+    /// use accrual::Nanos;
+    ///
+    /// let s = Stall { last_tick: Nanos::from_secs(10), resumed: Nanos::from_secs(14), late: Nanos::from_millis(3_900) };
+    /// assert_eq!(s.duration(), Nanos::from_secs(4));
+    /// ```
     pub fn duration(&self) -> Nanos {
         self.resumed - self.last_tick
     }
@@ -71,6 +79,17 @@ pub struct Evaluation<K> {
 impl<K> Evaluation<K> {
     /// Whether the tick found anything wrong with the monitor itself (a stall, a hold after
     /// one, or a collective fault) or ran into the ejection cap.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let clock = ManualClock::default();
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// assert!(!monitor.tick(monitor.now()).degraded());
+    /// clock.advance(Nanos::from_secs(5));
+    /// assert!(monitor.tick(monitor.now()).degraded());
+    /// ```
     pub fn degraded(&self) -> bool {
         self.stall.is_some()
             || self.holding_until.is_some()
