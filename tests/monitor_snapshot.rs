@@ -147,6 +147,22 @@ fn inconsistent_state_is_rejected_when_read() {
             .to_string();
         assert!(err.contains(why), "{err}");
     }
+    // Counts that would overflow later, and values beyond what Chen's sums hold exactly.
+    let mut fixed = Fixed::new(FixedConfig::default()).unwrap();
+    fixed.heartbeat(Nanos::from_secs(1));
+    let text = serde_json::to_string(&fixed).unwrap();
+    let bad = text.replace(r#""accepted":1"#, r#""accepted":18446744073709551615"#);
+    let err = serde_json::from_str::<Fixed>(&bad).unwrap_err().to_string();
+    assert!(err.contains("count is out of range"), "{err}");
+    let mut chen = Chen::new(ChenConfig::default()).unwrap();
+    chen.heartbeat_seq(Nanos::from_secs(1), 0);
+    let text = serde_json::to_string(&chen).unwrap();
+    assert!(text.contains(r#""values":[1000000000]"#), "{text}");
+    for v in [i128::MIN, i128::MAX, 1 << 101] {
+        let bad = text.replace("[1000000000]", &format!("[{v}]"));
+        let err = serde_json::from_str::<Chen>(&bad).unwrap_err().to_string();
+        assert!(err.contains("exceeds"), "{err}");
+    }
 }
 
 mod monitor {

@@ -191,7 +191,10 @@ mod serde_impl {
                     o.config.window
                 )));
             }
-            if o.values.iter().any(|v| v.abs() > NORMALISED_CAP) {
+            if o.values
+                .iter()
+                .any(|v| !(-NORMALISED_CAP..=NORMALISED_CAP).contains(v))
+            {
                 return Err(D::Error::custom("chen: a value exceeds ±2^100 ns"));
             }
             let mut normalised = vec![0; o.config.window].into_boxed_slice();

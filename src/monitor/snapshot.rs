@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, TimeoutConfig};
-use crate::detector::Detector;
 use crate::monitor::Monitor;
 use crate::monitor::config::{DetectorConfig, MonitorConfig};
 use crate::monitor::digest::digest;
@@ -20,10 +19,6 @@ pub const SNAPSHOT_VERSION: u32 = 1;
 
 /// The name a snapshot carries, with its version: `accrual_monitor_v1`.
 pub const SNAPSHOT_FORMAT: &str = "accrual_monitor_v1";
-
-/// Counters at or above this cannot come from real traffic; a snapshot holding one is
-/// rejected rather than left to overflow later.
-const MAX_COUNT: u64 = 1 << 62;
 
 /// The learned state of every peer of a [`Monitor`], taken with [`Monitor::snapshot`] and
 /// restored with [`Monitor::from_snapshot`]; serialise it with any serde format that supports
@@ -351,13 +346,6 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
             let invalid = |problem| Err(SnapshotError::InvalidPeer { index, problem });
             if !p.detector.runs(&s.detector) {
                 return invalid("its detector differs from the snapshot's configuration");
-            }
-            let counts = p.detector.arrivals();
-            if counts.accepted >= MAX_COUNT
-                || counts.stale >= MAX_COUNT
-                || counts.backwards >= MAX_COUNT
-            {
-                return invalid("its arrival counts are out of range");
             }
             if p.rtt
                 .as_ref()
