@@ -9,8 +9,9 @@ use crate::time::Nanos;
 
 /// The detector every peer of a [`Monitor`](super::Monitor) runs, with its configuration.
 ///
-/// One variant per detector kind; a new kind plugs in as one more variant (and one arm in the
-/// monitor's dispatch). The default is, for now, [`PhiNormal`](crate::PhiNormal) with the
+/// One variant per detector kind; a new kind plugs in as one more variant here and one in the
+/// monitor's enum of detector states, plus a one-line arm in each match the compiler points
+/// to. The default is, for now, [`PhiNormal`](crate::PhiNormal) with the
 /// [`Preset::Datacenter`] floors, a 1 s prior and a window of 256 intervals
 /// ([`DetectorConfig::DEFAULT_WINDOW`]), which keeps a peer within the monitor's 4 KiB budget;
 /// it will become the crate's recommended `default` detector once that exists.

@@ -13,8 +13,9 @@ use crate::timeout::TimeoutEstimator;
 /// A peer's detector. The compact [`Fixed`] is kept inline (64 bytes, and the enum is no
 /// larger); the others are boxed so that the compact configuration does not pay for them.
 ///
-/// A new detector kind is one more variant here, one in [`DetectorConfig`], and one line in
-/// [`each!`].
+/// A new detector kind is one more variant here and one in [`DetectorConfig`]; the compiler
+/// then lists the arms to add, one line each: [`each!`], [`PeerDetector::new`] and
+/// `PeerDetector::runs` here, [`DetectorConfig::validate`] and [`DetectorConfig::kind`] there.
 #[derive(Debug, Clone)]
 #[cfg_attr(
     feature = "serde",
