@@ -563,3 +563,32 @@ fn request_timeouts_start_cold_and_learn_per_peer() {
     m.tick(m.now());
     assert_eq!(m.level(&"c"), Some(Level::Unknown));
 }
+
+/// A configuration file: durations with units, defaults for what is left out, typos refused.
+#[cfg(feature = "serde")]
+#[test]
+fn configurations_read_from_toml() {
+    let text = r#"
+        max_peers = 5000
+        expire_after = "3600s"
+        stall_grace = "2s"
+        max_dead_fraction = 0.34
+
+        [detector.fixed]
+        timeout = "500ms"
+
+        [suspicion]
+        suspect_enter = 6.0
+    "#;
+    let cfg: MonitorConfig = toml::from_str(text).unwrap();
+    assert_eq!(cfg.max_peers, 5_000);
+    assert_eq!(cfg.expire_after, Some(Nanos::from_secs(3_600)));
+    assert_eq!(cfg.detector, fixed(500));
+    assert_eq!(cfg.suspicion.suspect_enter, 6.0);
+    assert_eq!(cfg.shards, MonitorConfig::default().shards);
+    assert!(cfg.validate().is_ok());
+    let back: MonitorConfig = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(back, cfg);
+    assert!(toml::from_str::<MonitorConfig>("max_peer = 3").is_err());
+    assert!(toml::from_str::<MonitorConfig>("[detector.phi_gamma]\nwindow = 3").is_err());
+}
