@@ -152,7 +152,9 @@ pub struct MonitorConfig {
     pub shards: usize,
     /// Peers silent for longer than this are removed (none: never).
     pub expire_after: Option<Nanos>,
-    /// The schedule of [`tick`](super::Monitor::tick).
+    /// The schedule of [`tick`](super::Monitor::tick). Tick at least this often: a host that
+    /// ticks less often has every tick judged late, and holds every suspicion back (each
+    /// [`Evaluation`](super::Evaluation) then reports a stall).
     pub tick_interval: Nanos,
     /// Lateness of a tick beyond which the monitor itself was stalled.
     pub stall_threshold: Nanos,
