@@ -30,6 +30,15 @@
 //! answers how long the next request may take. The [`eval`] module measures all of this on
 //! traces, as the detection-quality spec defines it.
 //!
+//! A [`Monitor`] watches many peers at once, from many threads: every peer's detector, level
+//! and request-timeout estimator sit in sharded tables that a heartbeat reaches without a
+//! global lock or an allocation, bounded in peers and in bytes (about 120 bytes per peer with a
+//! fixed timeout, 2.4 KB with the default φ detector). The monitor notices its own stalls (a
+//! tick that runs late means it, not the peers, was absent) and holds new suspicions back until
+//! the heartbeats queued meanwhile are read; it reports many peers turning suspect at once as
+//! a local or network fault, caps how many may be dead at once, and, with the `serde` feature,
+//! snapshots every peer's learned state so that a restarted host starts warm. See [`monitor`].
+//!
 //! ## Time
 //!
 //! The detectors never read a clock: every call takes `now` as a [`Nanos`], nanoseconds on a
@@ -85,6 +94,7 @@ pub mod detector;
 pub mod eval;
 pub mod histogram;
 pub mod math;
+pub mod monitor;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;
@@ -98,6 +108,7 @@ pub use detector::{
     Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential,
     PhiNormal,
 };
+pub use monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
 

@@ -128,3 +128,86 @@ impl Detector for Chen {
         None
     }
 }
+
+/// Snapshots (feature `serde`): the configuration, the remembered `A_i − η·s_i` (oldest first),
+/// the arrival log and the current deadline; the ring and its sum are rebuilt on reading.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Chen, NORMALISED_CAP};
+    use crate::config::ChenConfig;
+    use crate::detector::ArrivalLog;
+    use crate::time::Nanos;
+
+    struct Values<'a>(&'a Chen);
+
+    impl Serialize for Values<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let c = self.0;
+            let cap = c.normalised.len();
+            s.collect_seq((0..c.len).map(|i| c.normalised[(c.head + i) % cap]))
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        config: &'a ChenConfig,
+        values: Values<'a>,
+        log: &'a ArrivalLog,
+        deadline: Option<Nanos>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Owned {
+        config: ChenConfig,
+        values: Vec<i128>,
+        log: ArrivalLog,
+        deadline: Option<Nanos>,
+    }
+
+    impl Serialize for Chen {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Ref {
+                config: &self.config,
+                values: Values(self),
+                log: &self.log,
+                deadline: self.deadline,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Chen {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let o = Owned::deserialize(d)?;
+            o.config.validate().map_err(D::Error::custom)?;
+            if o.values.len() > o.config.window {
+                return Err(D::Error::custom(format_args!(
+                    "chen: {} values exceed chen.window = {}",
+                    o.values.len(),
+                    o.config.window
+                )));
+            }
+            if o.values
+                .iter()
+                .any(|v| !(-NORMALISED_CAP..=NORMALISED_CAP).contains(v))
+            {
+                return Err(D::Error::custom("chen: a value exceeds ±2^100 ns"));
+            }
+            let mut normalised = vec![0; o.config.window].into_boxed_slice();
+            normalised[..o.values.len()].copy_from_slice(&o.values);
+            Ok(Chen {
+                normalised,
+                head: 0,
+                len: o.values.len(),
+                sum: o.values.iter().sum(),
+                config: o.config,
+                log: o.log,
+                deadline: o.deadline,
+            })
+        }
+    }
+}

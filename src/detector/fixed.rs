@@ -78,3 +78,48 @@ impl Detector for Fixed {
         None
     }
 }
+
+/// Snapshots (feature `serde`): the configuration and the arrival log.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Fixed;
+    use crate::config::FixedConfig;
+    use crate::detector::ArrivalLog;
+
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        config: &'a FixedConfig,
+        log: &'a ArrivalLog,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Owned {
+        config: FixedConfig,
+        log: ArrivalLog,
+    }
+
+    impl Serialize for Fixed {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Ref {
+                config: &self.config,
+                log: &self.log,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Fixed {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let o = Owned::deserialize(d)?;
+            o.config.validate().map_err(D::Error::custom)?;
+            Ok(Fixed {
+                config: o.config,
+                log: o.log,
+            })
+        }
+    }
+}

@@ -110,3 +110,64 @@ impl Detector for PhiExponential {
         self.log.counts
     }
 }
+
+/// Snapshots (feature `serde`): the configuration, the window and the arrival log; the mean is
+/// recomputed on reading.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::PhiExponential;
+    use crate::config::PhiExponentialConfig;
+    use crate::detector::ArrivalLog;
+    use crate::math::IntervalWindow;
+
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        config: &'a PhiExponentialConfig,
+        window: &'a IntervalWindow,
+        log: &'a ArrivalLog,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Owned {
+        config: PhiExponentialConfig,
+        window: IntervalWindow,
+        log: ArrivalLog,
+    }
+
+    impl Serialize for PhiExponential {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Ref {
+                config: &self.config,
+                window: &self.window,
+                log: &self.log,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for PhiExponential {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let o = Owned::deserialize(d)?;
+            o.config.validate().map_err(D::Error::custom)?;
+            if o.window.capacity() != o.config.window || o.window.is_empty() {
+                return Err(D::Error::custom(format_args!(
+                    "phi_exp: a window of {} samples and capacity {} does not fit phi_exp.window = {}",
+                    o.window.len(),
+                    o.window.capacity(),
+                    o.config.window
+                )));
+            }
+            let mean = o.window.mean();
+            Ok(PhiExponential {
+                config: o.config,
+                window: o.window,
+                log: o.log,
+                mean,
+            })
+        }
+    }
+}

@@ -168,3 +168,67 @@ impl Detector for PhiNormal {
         self.log.counts
     }
 }
+
+/// Snapshots (feature `serde`): the configuration, the window and the arrival log; the derived
+/// location and scale are recomputed on reading, so they always agree with the window.
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::PhiNormal;
+    use crate::config::PhiNormalConfig;
+    use crate::detector::ArrivalLog;
+    use crate::math::IntervalWindow;
+
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        config: &'a PhiNormalConfig,
+        window: &'a IntervalWindow,
+        log: &'a ArrivalLog,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Owned {
+        config: PhiNormalConfig,
+        window: IntervalWindow,
+        log: ArrivalLog,
+    }
+
+    impl Serialize for PhiNormal {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Ref {
+                config: &self.config,
+                window: &self.window,
+                log: &self.log,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for PhiNormal {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let o = Owned::deserialize(d)?;
+            o.config.validate().map_err(D::Error::custom)?;
+            if o.window.capacity() != o.config.window || o.window.is_empty() {
+                return Err(D::Error::custom(format_args!(
+                    "phi_normal: a window of {} samples and capacity {} does not fit phi_normal.window = {}",
+                    o.window.len(),
+                    o.window.capacity(),
+                    o.config.window
+                )));
+            }
+            let mut d = PhiNormal {
+                config: o.config,
+                window: o.window,
+                log: o.log,
+                loc_whole: 0,
+                loc_frac: 0.0,
+                scale: 0.0,
+            };
+            d.refresh();
+            Ok(d)
+        }
+    }
+}

@@ -16,7 +16,7 @@ use crate::time::Nanos;
 /// | `wan` | cross-continent: base 30–150 ms, jitter 2 ms; Gilbert–Elliott loss (good→bad 0.2%, bad→good 30%, 70% loss while bad, 0.1% while good); route changes every ~10 min move the base by −20…+60 ms for the next stretch |
 /// | `cloud-vm` | noisy cloud VM: base 0.5–3 ms plus a Pareto tail (index 1.5, scale 0.5 ms); the sender stalls for 50–800 ms about once a minute, sending nothing while stalled |
 /// | `jvm` | JVM-like service: LAN delays; stop-the-world pauses of 100 ms–3 s every ~3 min (per peer), during which nothing is sent; the heartbeats due are sent together when the pause ends |
-/// | `monitor-stall` | LAN and datacenter peers, while the monitor itself stalls for 0.5–10 s every ~3 min: its ticks stop and every heartbeat arriving meanwhile is received when it resumes |
+/// | `monitor-stall` | LAN and datacenter peers, while the monitor itself stalls for 0.5–10 s every ~3 min: its ticks stop; when it resumes, its overdue tick runs at once, and every heartbeat that arrived meanwhile is received 1 µs after that tick, as a real monitor reads its queued datagrams only after the tick that was due. [`generate_with`] and [`MonitorStalls::Off`] give the same trace (same seed, same peers, same heartbeats) with a monitor that never stalls; [`monitor_stalls`] lists the stalls |
 /// | `mixed` | a fleet of all of the above (monitor stalls excepted), peer by peer |
 ///
 /// Heartbeats are sent every 100 ms; the monitor ticks every 100 ms (`@monitor` rows). A
@@ -84,8 +84,61 @@ impl FromStr for Scenario {
 const MS: f64 = 1e6;
 const S: f64 = 1e9;
 
+/// Whether the monitor of a generated trace stalls. Only [`Scenario::MonitorStall`] has stalls;
+/// other scenarios are the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MonitorStalls {
+    /// The scenario's own stalls.
+    #[default]
+    On,
+    /// No stalls: the same peers sending the same heartbeats, received when they arrive, and a
+    /// tick every [`INTERVAL`]. Scoring both traces tells which suspicions the stalls caused.
+    Off,
+}
+
+/// When the queued heartbeats are received after the monitor resumes: just after its overdue
+/// tick.
+pub const RELEASE_LAG: Nanos = Nanos::from_micros(1);
+
+/// The monitor's stalls in a trace of `scenario` generated with `seed` over `duration`, as
+/// `(start, end)` instants: ticks stop at `start`; at `end` the monitor resumes and ticks at
+/// once. Empty for every scenario but [`Scenario::MonitorStall`].
+///
+/// ```
+/// use accrual::eval::hb_gen::{Scenario, monitor_stalls};
+/// use accrual::Nanos;
+///
+/// let stalls = monitor_stalls(Scenario::MonitorStall, 3, Nanos::from_secs(3_600));
+/// assert!(stalls.len() > 5);
+/// for (start, end) in stalls {
+///     assert!(end - start >= Nanos::from_millis(500) && end - start <= Nanos::from_secs(10));
+/// }
+/// assert!(monitor_stalls(Scenario::Lan, 3, Nanos::from_secs(3_600)).is_empty());
+/// ```
+pub fn monitor_stalls(scenario: Scenario, seed: u64, duration: Nanos) -> Vec<(Nanos, Nanos)> {
+    stall_intervals(scenario, seed, duration.as_nanos() as f64)
+        .into_iter()
+        .map(|(a, b)| (Nanos(a as u64), Nanos(b as u64)))
+        .collect()
+}
+
+/// The stalls as `[start, end)` intervals in ns.
+fn stall_intervals(scenario: Scenario, seed: u64, d: f64) -> Vec<(f64, f64)> {
+    let mut monitor = Rng::new(seed ^ 0x005e_ed0f_5a11);
+    let mut stalls: Vec<(f64, f64)> = Vec::new();
+    if scenario == Scenario::MonitorStall {
+        let mut t = monitor.exponential(180.0 * S);
+        while t < d {
+            let len = 0.5 * S + monitor.unit() * 9.5 * S;
+            stalls.push((t, t + len));
+            t += len + monitor.exponential(180.0 * S);
+        }
+    }
+    stalls
+}
+
 /// Generates `peers` peers over `duration`. The same arguments give the same trace, byte for
-/// byte once written.
+/// byte once written. The same as [`generate_with`] and [`MonitorStalls::On`].
 ///
 /// ```
 /// use accrual::eval::hb_gen::{Scenario, generate};
@@ -97,24 +150,44 @@ const S: f64 = 1e9;
 /// assert!(a.rows() > 4 * 550); // 600 sent per peer, a few lost
 /// ```
 pub fn generate(scenario: Scenario, seed: u64, peers: usize, duration: Nanos) -> HeartbeatTrace {
+    generate_with(scenario, seed, peers, duration, MonitorStalls::On)
+}
+
+/// Generates `peers` peers over `duration`, with or without the monitor's stalls. The peers,
+/// their heartbeats and the tick schedule do not depend on `stalls`; with stalls, ticks due
+/// during a stall are skipped, one tick runs when the stall ends, and the heartbeats that
+/// arrived during the stall are received [`RELEASE_LAG`] after it.
+///
+/// ```
+/// use accrual::eval::hb_gen::{MonitorStalls, Scenario, generate_with};
+/// use accrual::Nanos;
+///
+/// let d = Nanos::from_secs(1_200);
+/// let stalled = generate_with(Scenario::MonitorStall, 5, 4, d, MonitorStalls::On);
+/// let steady = generate_with(Scenario::MonitorStall, 5, 4, d, MonitorStalls::Off);
+/// assert_eq!(stalled.rows(), steady.rows());
+/// assert!(stalled.ticks.len() < steady.ticks.len());
+/// ```
+pub fn generate_with(
+    scenario: Scenario,
+    seed: u64,
+    peers: usize,
+    duration: Nanos,
+    stalls: MonitorStalls,
+) -> HeartbeatTrace {
     let d = duration.as_nanos() as f64;
     let mut trace = HeartbeatTrace::default();
-    let mut monitor = Rng::new(seed ^ 0x005e_ed0f_5a11);
     // The monitor's stalls: [start, end) intervals, only in the monitor-stall scenario.
-    let mut stalls: Vec<(f64, f64)> = Vec::new();
-    if scenario == Scenario::MonitorStall {
-        let mut t = monitor.exponential(180.0 * S);
-        while t < d {
-            let len = 0.5 * S + monitor.unit() * 9.5 * S;
-            stalls.push((t, t + len));
-            t += len + monitor.exponential(180.0 * S);
-        }
-    }
+    let stalls = match stalls {
+        MonitorStalls::On => stall_intervals(scenario, seed, d),
+        MonitorStalls::Off => Vec::new(),
+    };
+    let lag = RELEASE_LAG.as_nanos() as f64;
     let release = |recv: f64| -> f64 {
         stalls
             .iter()
             .find(|&&(a, b)| recv >= a && recv < b)
-            .map_or(recv, |&(_, b)| b)
+            .map_or(recv, |&(_, b)| b.floor() + lag)
     };
     for p in 0..peers {
         let kind = match scenario {
@@ -151,6 +224,14 @@ pub fn generate(scenario: Scenario, seed: u64, peers: usize, duration: Nanos) ->
         }
         t += interval;
     }
+    // The overdue tick, as soon as the monitor resumes.
+    for &(_, b) in &stalls {
+        if b < d {
+            trace.ticks.push(b.floor() as u64);
+        }
+    }
+    trace.ticks.sort_unstable();
+    trace.ticks.dedup();
     trace
 }
 

@@ -7,6 +7,7 @@
 mod csv;
 pub mod hb_gen;
 pub mod heartbeat;
+pub mod monitor;
 mod oracle;
 mod rng;
 pub mod rtt;

@@ -1,0 +1,242 @@
+//! The monitor's configuration: which detector every peer runs, the suspicion levels, request
+//! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
+
+use crate::config::{
+    ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
+    Preset, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration, check_range,
+};
+use crate::time::Nanos;
+
+/// The detector every peer of a [`Monitor`](super::Monitor) runs, with its configuration.
+///
+/// One variant per detector kind; a new kind plugs in as one more variant here and one in the
+/// monitor's enum of detector states, plus a one-line arm in each match the compiler points
+/// to. The default is, for now, [`PhiNormal`](crate::PhiNormal) with the
+/// [`Preset::Datacenter`] floors, a 1 s prior and a window of 256 intervals
+/// ([`DetectorConfig::DEFAULT_WINDOW`]), which keeps a peer within the monitor's 4 KiB budget;
+/// it will become the crate's recommended `default` detector once that exists.
+///
+/// | variant | detector state per peer |
+/// |---|---|
+/// | [`Fixed`](Self::Fixed) | 64 bytes, inline: the compact choice |
+/// | [`PhiNormal`](Self::PhiNormal) | 192 bytes + 8 per window slot, boxed |
+/// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
+/// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
+/// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
+///
+/// The [module docs](super) list measured bytes per peer, map and bookkeeping included.
+///
+/// ```
+/// use accrual::monitor::DetectorConfig;
+/// use accrual::{FixedConfig, Nanos};
+///
+/// let compact = DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(500) });
+/// assert!(compact.validate().is_ok());
+/// assert!(matches!(DetectorConfig::default(), DetectorConfig::PhiNormal(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum DetectorConfig {
+    /// [`PhiNormal`](crate::PhiNormal), Hayashibara's φ with the exact normal tail.
+    PhiNormal(PhiNormalConfig),
+    /// [`PhiExponential`](crate::PhiExponential), Cassandra's φ.
+    PhiExponential(PhiExponentialConfig),
+    /// [`Chen`](crate::Chen), Chen–Toueg–Aguilera.
+    Chen(ChenConfig),
+    /// [`Fixed`](crate::Fixed), a fixed timeout.
+    Fixed(FixedConfig),
+    /// [`Empirical`](crate::Empirical), φ from the peer's own interval histogram.
+    Empirical(EmpiricalConfig),
+}
+
+impl DetectorConfig {
+    /// The window of the default detector: 256 intervals, 2 KiB per peer.
+    pub const DEFAULT_WINDOW: usize = 256;
+
+    /// Checks the detector's own rules.
+    ///
+    /// ```
+    /// use accrual::monitor::DetectorConfig;
+    /// use accrual::{ConfigError, PhiNormalConfig};
+    ///
+    /// let bad = DetectorConfig::PhiNormal(PhiNormalConfig { window: 0, ..Default::default() });
+    /// assert_eq!(bad.validate(), Err(ConfigError::EmptyWindow { field: "phi_normal.window" }));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            DetectorConfig::PhiNormal(c) => c.validate(),
+            DetectorConfig::PhiExponential(c) => c.validate(),
+            DetectorConfig::Chen(c) => c.validate(),
+            DetectorConfig::Fixed(c) => c.validate(),
+            DetectorConfig::Empirical(c) => c.validate(),
+        }
+    }
+
+    /// The detector kind's name, as the serialised form spells it.
+    ///
+    /// ```
+    /// use accrual::monitor::DetectorConfig;
+    ///
+    /// assert_eq!(DetectorConfig::default().kind(), "phi_normal");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DetectorConfig::PhiNormal(_) => "phi_normal",
+            DetectorConfig::PhiExponential(_) => "phi_exponential",
+            DetectorConfig::Chen(_) => "chen",
+            DetectorConfig::Fixed(_) => "fixed",
+            DetectorConfig::Empirical(_) => "empirical",
+        }
+    }
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig::PhiNormal(PhiNormalConfig {
+            window: Self::DEFAULT_WINDOW,
+            ..PhiNormalConfig::preset(Preset::Datacenter, Nanos::from_secs(1))
+        })
+    }
+}
+
+/// Configuration of a [`Monitor`](super::Monitor).
+///
+/// | field | default | rule | meaning |
+/// |---|---|---|---|
+/// | `detector` | [`DetectorConfig::default()`] | its own | the detector every peer runs |
+/// | `suspicion` | [`SuspicionConfig::default()`] | its own | φ thresholds of the levels, with hysteresis; `suspect_enter` is also the threshold of [`deadline`](super::Monitor::deadline) |
+/// | `timeout` | [`TimeoutConfig::default()`] | its own | each peer's request-timeout estimator, built on its first round-trip sample |
+/// | `max_peers` | 1,048,576 | 1 ..= 2^32 − 1 | a heartbeat or sample from a new peer beyond this is refused |
+/// | `shards` | 64 | 1 ..= 4096 | independently locked parts of the peer table |
+/// | `expire_after` | none | positive | a peer silent for longer than this is removed at the next tick |
+/// | `tick_interval` | `100ms` | positive | how often the host calls [`tick`](super::Monitor::tick) |
+/// | `stall_threshold` | `100ms` | positive | a tick later than its schedule by more than this means the monitor itself stalled |
+/// | `stall_grace` | `1s` | | after a stall, new suspicions are held back this long |
+/// | `collective_fraction` | 0.5 | (0, 1] | this share of all peers turning suspect in one tick is a local or network fault |
+/// | `collective_min` | 3 | ≥ 1 | ... if at least this many peers do |
+/// | `collective_hold` | `10s` | | how long a collective fault may hold transitions back before they apply |
+/// | `max_dead_fraction` | 0.5 | (0, 1] | at most this share of peers may be `Dead` at once, counting the candidate |
+///
+/// Durations are at most [`MAX_DURATION`](crate::config::MAX_DURATION) (about 104 days). Errors name fields as
+/// `monitor.<field>`, or by the nested configuration's own names.
+///
+/// ```
+/// use accrual::monitor::MonitorConfig;
+/// use accrual::ConfigError;
+///
+/// let cfg = MonitorConfig { max_peers: 0, ..Default::default() };
+/// assert_eq!(cfg.validate(), Err(ConfigError::ZeroCount { field: "monitor.max_peers" }));
+/// assert!(MonitorConfig::default().validate().is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct MonitorConfig {
+    /// The detector every peer runs.
+    pub detector: DetectorConfig,
+    /// The levels and their thresholds.
+    pub suspicion: SuspicionConfig,
+    /// Each peer's request-timeout estimator.
+    pub timeout: TimeoutConfig,
+    /// The most peers watched at once.
+    pub max_peers: usize,
+    /// Independently locked parts of the peer table.
+    pub shards: usize,
+    /// Peers silent for longer than this are removed (none: never).
+    pub expire_after: Option<Nanos>,
+    /// The schedule of [`tick`](super::Monitor::tick). Tick at least this often: a host that
+    /// ticks less often has every tick judged late, and holds every suspicion back (each
+    /// [`Evaluation`](super::Evaluation) then reports a stall).
+    pub tick_interval: Nanos,
+    /// Lateness of a tick beyond which the monitor itself was stalled.
+    pub stall_threshold: Nanos,
+    /// How long after a stall new suspicions are held back.
+    pub stall_grace: Nanos,
+    /// The share of peers turning suspect in one tick that is a collective fault.
+    pub collective_fraction: f64,
+    /// The fewest peers turning suspect in one tick that can be a collective fault.
+    pub collective_min: usize,
+    /// How long a collective fault holds transitions back at most.
+    pub collective_hold: Nanos,
+    /// The largest share of peers that may be `Dead` at once.
+    pub max_dead_fraction: f64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            detector: DetectorConfig::default(),
+            suspicion: SuspicionConfig::default(),
+            timeout: TimeoutConfig::default(),
+            max_peers: 1 << 20,
+            shards: 64,
+            expire_after: None,
+            tick_interval: Nanos::from_millis(100),
+            stall_threshold: Nanos::from_millis(100),
+            stall_grace: Nanos::from_secs(1),
+            collective_fraction: 0.5,
+            collective_min: 3,
+            collective_hold: Nanos::from_secs(10),
+            max_dead_fraction: 0.5,
+        }
+    }
+}
+
+/// The most shards a monitor accepts.
+pub const MAX_SHARDS: usize = 4096;
+/// The most peers a monitor accepts.
+pub const MAX_PEERS: usize = u32::MAX as usize;
+
+fn check_count(field: &'static str, value: usize, max: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::ZeroCount { field });
+    }
+    if value > max {
+        return Err(ConfigError::OutOfRange {
+            field,
+            value: value as f64,
+            min: 1.0,
+            max: max as f64,
+        });
+    }
+    Ok(())
+}
+
+/// A share in `(0, 1]`.
+fn check_fraction(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    check_range(field, value, 0.0, 1.0)?;
+    if value == 0.0 {
+        return Err(ConfigError::NotPositive { field, value });
+    }
+    Ok(())
+}
+
+impl MonitorConfig {
+    /// Checks every rule, the nested configurations' included; the monitor's constructor calls
+    /// this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.detector.validate()?;
+        self.suspicion.validate()?;
+        self.timeout.validate()?;
+        check_count("monitor.max_peers", self.max_peers, MAX_PEERS)?;
+        check_count("monitor.shards", self.shards, MAX_SHARDS)?;
+        if let Some(ttl) = self.expire_after {
+            check_positive_duration("monitor.expire_after", ttl)?;
+        }
+        check_positive_duration("monitor.tick_interval", self.tick_interval)?;
+        check_positive_duration("monitor.stall_threshold", self.stall_threshold)?;
+        check_bounded("monitor.stall_grace", self.stall_grace)?;
+        check_fraction("monitor.collective_fraction", self.collective_fraction)?;
+        check_count("monitor.collective_min", self.collective_min, usize::MAX)?;
+        check_bounded("monitor.collective_hold", self.collective_hold)?;
+        check_fraction("monitor.max_dead_fraction", self.max_dead_fraction)
+    }
+}

@@ -1,0 +1,710 @@
+//! Many peers at once, from many threads: a [`Monitor`] holds every peer's detector, level and
+//! request-timeout estimator, and knows when the monitoring process itself was absent.
+//!
+//! # Storage
+//!
+//! Peers live in [`shards`](MonitorConfig::shards), each behind its own `parking_lot`
+//! read-write lock and chosen by the key's hash, so heartbeats from many threads rarely meet on
+//! a lock and never on a global one. A heartbeat from a known peer takes one shard lock, looks
+//! the key up and updates its detector: it never allocates. Hosts never hold a guard: every
+//! method locks, does its work and unlocks.
+//!
+//! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
+//! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
+//! cannot exhaust memory, and peers silent for longer than
+//! [`expire_after`](MonitorConfig::expire_after) are removed at the next tick.
+//!
+//! # Evaluation and the monitor's own pauses
+//!
+//! Levels change only in [`Monitor::tick`], which the host calls every
+//! [`tick_interval`](MonitorConfig::tick_interval) with the current instant (tests and replays
+//! pass their own). A tick evaluates every peer's φ against the [suspicion
+//! rules](crate::Suspicion) and returns the [transitions](Evaluation::transitions). Three guards
+//! stand between φ and a verdict:
+//!
+//! 1. **Local pauses.** Ticks are scheduled on the monotonic clock; a tick that runs more than
+//!    [`stall_threshold`](MonitorConfig::stall_threshold) later than its schedule means the
+//!    monitor was stalled (garbage collection, `SIGSTOP`, a suspended VM, an overloaded
+//!    runtime): it, not the peers, was absent, and the heartbeats sent meanwhile are still
+//!    queued, unread. For the stall and [`stall_grace`](MonitorConfig::stall_grace) after it,
+//!    the monitor holds back every new suspicion (transitions to a more severe level), long
+//!    enough for the queued heartbeats to be read; recoveries still apply. A peer that really
+//!    died during the stall is suspected at the first tick after the grace period.
+//! 2. **Collective faults.** When at least [`collective_min`](MonitorConfig::collective_min)
+//!    peers and [`collective_fraction`](MonitorConfig::collective_fraction) of all peers turn
+//!    suspect in one tick, the tick reports a [`Collective`] fault (the monitor's host or its
+//!    network, not many independent deaths) and holds those transitions back, for at most
+//!    [`collective_hold`](MonitorConfig::collective_hold) of consecutive such ticks.
+//! 3. **The ejection cap.** At most [`max_dead_fraction`](MonitorConfig::max_dead_fraction) of
+//!    the peers may be `Dead` at once, checked after counting the candidate: a pool of 3 with a
+//!    34% cap can lose one peer, not two. A peer beyond the cap is held at `Suspect` (the
+//!    monitor fails open) and listed in [`Evaluation::capped`]. When several peers would die
+//!    in one tick, the most certain go first (highest φ, then the longest silent).
+//!
+//! # Memory
+//!
+//! A peer costs a slot of 88 bytes (its detector's inline part, level, the instant it entered
+//! it, and a pointer to its request-timeout estimator), its key and a 4-byte slot number in
+//! its shard's hash index with the index's spare capacity, and whatever its detector keeps on
+//! the heap. Measured with `u64` keys and the default 64 shards, by a counting allocator
+//! (`tests/monitor_memory.rs`, which fails if this table goes stale): everything the monitor
+//! allocates, divided by the number of peers. The index grows in powers of two and keys spread
+//! over shards at random, so figures move by a percent or so.
+//!
+//! | detector | bytes per peer | peers |
+//! |---|---|---|
+//! | [`DetectorConfig::Fixed`], the compact choice | 112 | 100,000 |
+//! | [`DetectorConfig::PhiNormal`], window 16 | 445 | 10,000 |
+//! | [`DetectorConfig::default()`]: [`PhiNormal`](crate::PhiNormal), window 256 | 2,352 | 100,000 |
+//! | [`DetectorConfig::PhiExponential`], window 256 | 2,318 | 10,000 |
+//! | [`DetectorConfig::Chen`], window 256 | 4,366 | 10,000 |
+//! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,566 | 1,000 |
+//! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,957 | 1,000 |
+//!
+//! At a million peers (`cargo run --release --example monitor_memory`) the compact
+//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,364 (2.2 GiB).
+//!
+//! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
+//! peers that only send heartbeats never pay for it. With the default
+//! [`TimeoutConfig`](crate::TimeoutConfig) its histograms hold an hour of round-trip times at
+//! two significant digits, 98 KB; a smaller [`HistogramConfig`](crate::HistogramConfig) in
+//! [`MonitorConfig::timeout`] shrinks it (about 14 KB at one significant digit).
+//!
+//! # Time
+//!
+//! The monitor reads its [`Clock`] for heartbeats, samples and queries, and takes the instant of
+//! a tick as an argument. Its time line is the clock's, except in a monitor restored from a
+//! snapshot (`Monitor::from_snapshot`, feature `serde`), whose time line continues the
+//! snapshot's: see [`Monitor::now`].
+//!
+//! ```
+//! use accrual::monitor::{Monitor, MonitorConfig};
+//! use accrual::{Clock, Level, ManualClock, Nanos};
+//!
+//! let clock = ManualClock::new(Nanos::ZERO);
+//! let monitor = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+//! for _ in 0..50 {
+//!     clock.advance(Nanos::from_millis(100));
+//!     for peer in ["db-1", "db-2", "db-3", "db-4"] {
+//!         monitor.heartbeat(&peer).unwrap();
+//!     }
+//!     monitor.tick(monitor.now());
+//! }
+//! assert_eq!(monitor.level(&"db-1"), Some(Level::Alive));
+//!
+//! // db-4 falls silent; the others keep beating.
+//! let mut died = None;
+//! for _ in 0..50 {
+//!     clock.advance(Nanos::from_millis(100));
+//!     for peer in ["db-1", "db-2", "db-3"] {
+//!         monitor.heartbeat(&peer).unwrap();
+//!     }
+//!     for (peer, t) in monitor.tick(monitor.now()).transitions {
+//!         if t.to == Level::Dead {
+//!             died = Some(peer);
+//!         }
+//!     }
+//! }
+//! assert_eq!(died, Some("db-4"));
+//! assert_eq!(monitor.suspects(), vec![("db-4", Level::Dead)]);
+//! ```
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::ConfigError;
+use crate::detector::{Arrival, ArrivalCounts, Detector, Meaning};
+use crate::suspicion::Level;
+use crate::time::{Clock, MonotonicClock, Nanos};
+use crate::timeout::{TimeoutEstimator, TimeoutStats};
+
+mod config;
+mod error;
+mod peer;
+mod store;
+mod tick;
+
+#[cfg(feature = "serde")]
+mod digest;
+#[cfg(feature = "serde")]
+mod snapshot;
+
+pub use config::{DetectorConfig, MAX_PEERS, MAX_SHARDS, MonitorConfig};
+pub use error::MonitorError;
+#[cfg(feature = "serde")]
+pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};
+pub use tick::{Collective, Evaluation, Stall};
+
+use peer::{PeerDetector, Rtt, Slot};
+use store::Shard;
+use tick::TickState;
+
+/// A shard on its own cache lines, so that locking one does not slow its neighbours.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// What the monitor knows about one peer: see [`Monitor::stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeerStats {
+    /// Its level as of the latest tick.
+    pub level: Level,
+    /// When it entered that level (`None` while still in the initial `Unknown`).
+    pub since: Option<Nanos>,
+    /// φ now.
+    pub phi: f64,
+    /// The last instant it is trusted if nothing else arrives, at the `Suspect` threshold.
+    pub deadline: Option<Nanos>,
+    /// Its latest accepted heartbeat.
+    pub last_arrival: Option<Nanos>,
+    /// Heartbeats accepted, and ignored as stale or duplicate, or earlier than the latest.
+    pub arrivals: ArrivalCounts,
+    /// What the `Suspect` threshold means for it right now.
+    pub meaning: Meaning,
+    /// Its round-trip statistics, once it has any samples.
+    pub timeouts: Option<TimeoutStats>,
+}
+
+/// Watches many peers: their heartbeats and round-trip times in, their φ, levels, deadlines and
+/// request timeouts out. See the [module docs](self).
+///
+/// `K` is any key (`Hash + Eq + Clone`); `C` the [`Clock`] it reads. Every method takes
+/// `&self`: share a monitor between threads with an `Arc` or a scoped reference.
+pub struct Monitor<K, C: Clock = MonotonicClock> {
+    config: MonitorConfig,
+    clock: C,
+    /// The monitor's time line is `base + (clock − clock_base)`.
+    base: Nanos,
+    clock_base: Nanos,
+    hasher: RandomState,
+    shards: Box<[Padded<RwLock<Shard<K>>>]>,
+    /// A fresh detector, cloned for each new peer.
+    template: PeerDetector,
+    /// A fresh estimator, cloned for a peer's first round-trip sample.
+    rtt_template: TimeoutEstimator,
+    /// What a cold estimator answers.
+    cold_timeout: Nanos,
+    len: AtomicUsize,
+    dead: AtomicUsize,
+    rejected: AtomicU64,
+    ticks: Mutex<TickState>,
+}
+
+impl<K, C: Clock> fmt::Debug for Monitor<K, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("peers", &self.len.load(Ordering::Relaxed))
+            .field("dead", &self.dead.load(Ordering::Relaxed))
+            .field("rejected", &self.rejected.load(Ordering::Relaxed))
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
+    /// An empty monitor reading `clock`, after checking `config`.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::MonotonicClock;
+    ///
+    /// let monitor: Monitor<String> = Monitor::new(MonitorConfig::default(), MonotonicClock::new()).unwrap();
+    /// assert!(monitor.is_empty());
+    /// ```
+    pub fn new(config: MonitorConfig, clock: C) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let template = PeerDetector::new(&config.detector)?;
+        let mut rtt_template = TimeoutEstimator::new(config.timeout.clone())?;
+        // A cold estimator's answer does not depend on the instant.
+        let cold_timeout = rtt_template.timeout(Nanos::ZERO);
+        let shards = (0..config.shards)
+            .map(|_| Padded::default())
+            .collect::<Vec<_>>()
+            .into_boxed_slice();
+        Ok(Monitor {
+            base: Nanos::ZERO,
+            clock_base: Nanos::ZERO,
+            clock,
+            hasher: RandomState::new(),
+            shards,
+            template,
+            rtt_template,
+            cold_timeout,
+            len: AtomicUsize::new(0),
+            dead: AtomicUsize::new(0),
+            rejected: AtomicU64::new(0),
+            ticks: Mutex::new(TickState::default()),
+            config,
+        })
+    }
+
+    /// The configuration.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert_eq!(monitor.config().shards, 64);
+    /// ```
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    /// The clock.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Clock, ManualClock, Nanos};
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.clock().advance(Nanos::from_secs(1));
+    /// assert_eq!(monitor.clock().now(), monitor.now());
+    /// ```
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The current instant on the monitor's time line: the clock's reading, except in a monitor
+    /// restored from a snapshot, whose time line continues the snapshot's (it starts at the
+    /// instant the snapshot was taken and advances with the clock), so that the learned
+    /// arrival times stay meaningful across a restart. Pass instants of this time line to
+    /// [`tick`](Self::tick) and [`heartbeat_at`](Self::heartbeat_at).
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let clock = ManualClock::new(Nanos::from_secs(5));
+    /// let monitor: Monitor<u32, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// clock.advance(Nanos::from_secs(1));
+    /// assert_eq!(monitor.now(), Nanos::from_secs(6));
+    /// ```
+    pub fn now(&self) -> Nanos {
+        self.base + (self.clock.now() - self.clock_base)
+    }
+
+    fn shard(&self, peer: &K) -> &RwLock<Shard<K>> {
+        let n = self.shards.len() as u128;
+        let h = u128::from(self.hasher.hash_one(peer));
+        // Multiply-shift: a uniform index without a division. Always below `n`.
+        let i = ((h * n) >> 64) as usize;
+        &self.shards[i.min(self.shards.len() - 1)].0
+    }
+
+    /// Counts a new peer in, unless the table is full.
+    fn admit(&self) -> Result<(), MonitorError> {
+        let max = self.config.max_peers;
+        self.len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(drop)
+            .map_err(|_| {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                MonitorError::PeerLimit { max_peers: max }
+            })
+    }
+
+    /// Applies `f` to the peer's slot, creating the peer if it is new and there is room.
+    fn upsert<R>(&self, peer: &K, f: impl FnOnce(&mut Slot) -> R) -> Result<R, MonitorError> {
+        let shard = self.shard(peer);
+        if let Some(slot) = shard.write().get_mut(peer) {
+            return Ok(f(slot));
+        }
+        self.admit()?;
+        // Built outside the lock: a new peer allocates its detector.
+        let mut fresh = Slot::new(self.template.clone());
+        let mut s = shard.write();
+        if let Some(slot) = s.get_mut(peer) {
+            // Another thread added it meanwhile.
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return Ok(f(slot));
+        }
+        let r = f(&mut fresh);
+        s.insert(peer.clone(), fresh);
+        Ok(r)
+    }
+
+    fn read<R>(&self, peer: &K, f: impl FnOnce(&Slot) -> R) -> Option<R> {
+        self.shard(peer).read().get(peer).map(f)
+    }
+
+    fn write<R>(&self, peer: &K, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+        self.shard(peer).write().get_mut(peer).map(f)
+    }
+
+    /// Records a heartbeat from `peer`, received now, taken to be the next one it sent.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Arrival, ManualClock};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert_eq!(monitor.heartbeat(&7u64), Ok(Arrival::Accepted));
+    /// assert_eq!(monitor.len(), 1);
+    /// ```
+    pub fn heartbeat(&self, peer: &K) -> Result<Arrival, MonitorError> {
+        self.heartbeat_at(peer, self.now(), None)
+    }
+
+    /// Records a heartbeat from `peer`, received now, carrying the sender's sequence number: a
+    /// number not greater than the largest accepted (a duplicate or a reordered datagram) is
+    /// ignored and counted in [`PeerStats::arrivals`].
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Arrival, ManualClock};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert_eq!(monitor.heartbeat_seq(&"a", 5), Ok(Arrival::Accepted));
+    /// assert_eq!(monitor.heartbeat_seq(&"a", 5), Ok(Arrival::Stale));
+    /// assert_eq!(monitor.stats(&"a").unwrap().arrivals.stale, 1);
+    /// ```
+    pub fn heartbeat_seq(&self, peer: &K, seq: u64) -> Result<Arrival, MonitorError> {
+        self.heartbeat_at(peer, self.now(), Some(seq))
+    }
+
+    /// Records a heartbeat from `peer` received at `at` (on the monitor's time line, for
+    /// example a socket's receive timestamp), with the sender's sequence number if it has one.
+    /// For a known peer this takes one shard lock and never allocates.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Arrival, ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat_at(&1u8, Nanos::from_secs(2), Some(0)).unwrap();
+    /// // Earlier than the latest arrival: ignored and counted, never a negative interval.
+    /// assert_eq!(monitor.heartbeat_at(&1u8, Nanos::from_secs(1), None), Ok(Arrival::Backwards));
+    /// ```
+    pub fn heartbeat_at(
+        &self,
+        peer: &K,
+        at: Nanos,
+        seq: Option<u64>,
+    ) -> Result<Arrival, MonitorError> {
+        self.upsert(peer, |slot| slot.detector.record(at, seq))
+    }
+
+    fn record_rtt_with(
+        &self,
+        peer: &K,
+        f: impl FnOnce(&mut TimeoutEstimator, Nanos),
+    ) -> Result<(), MonitorError> {
+        let now = self.now();
+        self.upsert(peer, |slot| {
+            let rtt = slot.rtt.get_or_insert_with(|| {
+                Box::new(Rtt {
+                    estimator: self.rtt_template.clone(),
+                    last: now,
+                })
+            });
+            f(&mut rtt.estimator, now);
+            rtt.last = rtt.last.max(now);
+        })
+    }
+
+    /// Records the round-trip time of a reply from `peer` received now. The peer's estimator is
+    /// built on its first sample.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.record_rtt(&"backend-1", Nanos::from_millis(20)).unwrap();
+    /// assert_eq!(monitor.stats(&"backend-1").unwrap().timeouts.unwrap().samples, 1);
+    /// ```
+    pub fn record_rtt(&self, peer: &K, rtt: Nanos) -> Result<(), MonitorError> {
+        self.record_rtt_with(peer, |est, now| est.record(rtt, now))
+    }
+
+    /// Records a request to `peer` that gave up after `waited`, now: a censored sample (see
+    /// [`TimeoutEstimator::record_timeout`]).
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let before = monitor.request_timeout(&"b");
+    /// monitor.record_timeout(&"b", before).unwrap();
+    /// assert!(monitor.request_timeout(&"b") > before);
+    /// ```
+    pub fn record_timeout(&self, peer: &K, waited: Nanos) -> Result<(), MonitorError> {
+        self.record_rtt_with(peer, |est, now| est.record_timeout(waited, now))
+    }
+
+    /// How long the next request to `peer` may take: its estimator's answer, or the cold answer
+    /// ([`TimeoutConfig::initial`](crate::TimeoutConfig::initial) for the default policy) for a
+    /// peer with no round-trip samples or not known at all. Never creates a peer.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert_eq!(monitor.request_timeout(&"never-seen"), Nanos::from_secs(1));
+    /// assert!(monitor.is_empty());
+    /// ```
+    pub fn request_timeout(&self, peer: &K) -> Nanos {
+        let now = self.now();
+        self.write(peer, |slot| {
+            slot.rtt.as_mut().map(|rtt| rtt.estimator.timeout(now))
+        })
+        .flatten()
+        .unwrap_or(self.cold_timeout)
+    }
+
+    /// φ of `peer` now; `None` for a peer the monitor does not know.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.phi(&"a").unwrap() < 0.001);
+    /// assert_eq!(monitor.phi(&"b"), None);
+    /// ```
+    pub fn phi(&self, peer: &K) -> Option<f64> {
+        let now = self.now();
+        self.read(peer, |slot| slot.detector.phi(now))
+    }
+
+    /// The level of `peer` as of the latest [`tick`](Self::tick) (`Unknown` until a tick has
+    /// judged it); `None` for a peer the monitor does not know.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Level, ManualClock};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert_eq!(monitor.level(&"a"), Some(Level::Unknown));
+    /// monitor.tick(monitor.now());
+    /// assert_eq!(monitor.level(&"a"), Some(Level::Alive));
+    /// ```
+    pub fn level(&self, peer: &K) -> Option<Level> {
+        self.read(peer, |slot| slot.level)
+    }
+
+    /// The last instant `peer` is trusted if nothing else arrives: when its φ reaches
+    /// [`suspect_enter`](crate::SuspicionConfig::suspect_enter). `None` for an unknown peer, one
+    /// with no heartbeat yet, or a detector that would never get there.
+    ///
+    /// ```
+    /// use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig};
+    /// use accrual::{FixedConfig, ManualClock, Nanos};
+    ///
+    /// let cfg = MonitorConfig {
+    ///     detector: DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(300) }),
+    ///     ..Default::default()
+    /// };
+    /// let monitor = Monitor::new(cfg, ManualClock::new(Nanos::from_secs(1))).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert_eq!(monitor.deadline(&"a"), Some(Nanos::from_millis(1_300)));
+    /// ```
+    pub fn deadline(&self, peer: &K) -> Option<Nanos> {
+        let threshold = self.config.suspicion.suspect_enter;
+        self.read(peer, |slot| slot.detector.deadline(threshold))
+            .flatten()
+    }
+
+    /// Everything the monitor knows about `peer` now; `None` for a peer it does not know.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Level, ManualClock, Nanos};
+    ///
+    /// let clock = ManualClock::default();
+    /// let monitor = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// for seq in 0..10 {
+    ///     clock.advance(Nanos::from_secs(1));
+    ///     monitor.heartbeat_seq(&"a", seq).unwrap();
+    /// }
+    /// let stats = monitor.stats(&"a").unwrap();
+    /// assert_eq!(stats.arrivals.accepted, 10);
+    /// assert_eq!(stats.last_arrival, Some(Nanos::from_secs(10)));
+    /// assert!(stats.meaning.timeout.unwrap() > Nanos::from_secs(1));
+    /// assert_eq!(stats.timeouts, None);
+    /// ```
+    pub fn stats(&self, peer: &K) -> Option<PeerStats> {
+        let now = self.now();
+        let threshold = self.config.suspicion.suspect_enter;
+        self.write(peer, |slot| PeerStats {
+            level: slot.level,
+            since: slot.since(),
+            phi: slot.detector.phi(now),
+            deadline: slot.detector.deadline(threshold),
+            last_arrival: slot.detector.last_arrival(),
+            arrivals: slot.detector.arrivals(),
+            meaning: slot.detector.meaning(threshold),
+            timeouts: slot.rtt.as_mut().map(|rtt| rtt.estimator.stats(now)),
+        })
+    }
+
+    /// Every peer at `Suspect` or `Dead` as of the latest tick, in no particular order.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.suspects().is_empty());
+    /// ```
+    pub fn suspects(&self) -> Vec<(K, Level)> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let s = shard.0.read();
+            out.extend(
+                s.iter()
+                    .filter(|(_, slot)| matches!(slot.level, Level::Suspect | Level::Dead))
+                    .map(|(k, slot)| (k.clone(), slot.level)),
+            );
+        }
+        out
+    }
+
+    /// Forgets `peer`; whether it was known.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.remove(&"a"));
+    /// assert!(!monitor.remove(&"a"));
+    /// assert!(monitor.is_empty());
+    /// ```
+    pub fn remove(&self, peer: &K) -> bool {
+        let mut s = self.shard(peer).write();
+        self.remove_locked(&mut s, peer).is_some()
+    }
+
+    /// Removes `peer` from a locked shard, keeping the counts right.
+    fn remove_locked(&self, s: &mut Shard<K>, peer: &K) -> Option<Slot> {
+        let slot = s.remove(peer)?;
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        if slot.level == Level::Dead {
+            self.dead.fetch_sub(1, Ordering::AcqRel);
+        }
+        Some(slot)
+    }
+
+    /// Whether the monitor knows `peer`.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.contains(&"a") && !monitor.contains(&"b"));
+    /// ```
+    pub fn contains(&self, peer: &K) -> bool {
+        self.read(peer, |_| ()).is_some()
+    }
+
+    /// The number of peers watched.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// for p in 0..5u32 {
+    ///     monitor.heartbeat(&p).unwrap();
+    /// }
+    /// monitor.heartbeat(&0).unwrap();
+    /// assert_eq!(monitor.len(), 5);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Whether no peer is watched.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// assert!(monitor.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of peers at `Dead`, which the
+    /// [ejection cap](MonitorConfig::max_dead_fraction) bounds.
+    ///
+    /// ```
+    /// use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig};
+    /// use accrual::{FixedConfig, ManualClock, Nanos};
+    ///
+    /// let cfg = MonitorConfig {
+    ///     detector: DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(200) }),
+    ///     ..Default::default()
+    /// };
+    /// let clock = ManualClock::default();
+    /// let monitor = Monitor::new(cfg, clock.clone()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.heartbeat(&"b").unwrap();
+    /// monitor.tick(monitor.now());
+    /// clock.advance(Nanos::from_millis(100));
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.tick(monitor.now());
+    /// clock.advance(Nanos::from_millis(150));
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.tick(monitor.now());
+    /// // b has been silent for 250 ms: dead, and one of two is within the 50% cap.
+    /// assert_eq!(monitor.dead(), 1);
+    /// ```
+    pub fn dead(&self) -> usize {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// How many heartbeats and samples from new peers were refused for want of room.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let cfg = MonitorConfig { max_peers: 2, ..Default::default() };
+    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// for p in 0..5u32 {
+    ///     let _ = monitor.heartbeat(&p);
+    /// }
+    /// assert_eq!((monitor.len(), monitor.rejected()), (2, 3));
+    /// ```
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// The peers per shard, for checking that keys spread evenly.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::ManualClock;
+    ///
+    /// let cfg = MonitorConfig { shards: 4, ..Default::default() };
+    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// for p in 0..4_000u32 {
+    ///     monitor.heartbeat(&p).unwrap();
+    /// }
+    /// let sizes = monitor.shard_sizes();
+    /// assert_eq!(sizes.iter().sum::<usize>(), 4_000);
+    /// assert!(sizes.iter().all(|&n| n > 800 && n < 1_200));
+    /// ```
+    pub fn shard_sizes(&self) -> Vec<usize> {
+        self.shards.iter().map(|s| s.0.read().len()).collect()
+    }
+}

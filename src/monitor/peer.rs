@@ -1,0 +1,246 @@
+//! One peer's state: its detector, its level, and its request-timeout estimator once it has
+//! round-trip samples.
+
+use crate::config::{ConfigError, SuspicionConfig};
+use crate::detector::{
+    Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
+};
+use crate::monitor::config::DetectorConfig;
+use crate::suspicion::Level;
+use crate::time::Nanos;
+use crate::timeout::TimeoutEstimator;
+
+/// A peer's detector. The compact [`Fixed`] is kept inline (64 bytes, and the enum is no
+/// larger); the others are boxed so that the compact configuration does not pay for them.
+///
+/// A new detector kind is one more variant here and one in [`DetectorConfig`]; the compiler
+/// then lists the arms to add, one line each: [`each!`], [`PeerDetector::new`] and
+/// `PeerDetector::runs` here, [`DetectorConfig::validate`] and [`DetectorConfig::kind`] there.
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub(crate) enum PeerDetector {
+    Fixed(Fixed),
+    PhiNormal(Box<PhiNormal>),
+    PhiExponential(Box<PhiExponential>),
+    Chen(Box<Chen>),
+    Empirical(Box<Empirical>),
+}
+
+/// Applies `$body` to the detector inside any variant, bound as `$d`.
+macro_rules! each {
+    ($value:expr, $d:ident => $body:expr) => {
+        match $value {
+            PeerDetector::Fixed($d) => $body,
+            PeerDetector::PhiNormal($d) => $body,
+            PeerDetector::PhiExponential($d) => $body,
+            PeerDetector::Chen($d) => $body,
+            PeerDetector::Empirical($d) => $body,
+        }
+    };
+}
+
+impl PeerDetector {
+    /// A detector with no arrivals, built from (and checking) `config`.
+    pub(crate) fn new(config: &DetectorConfig) -> Result<Self, ConfigError> {
+        Ok(match config {
+            DetectorConfig::Fixed(c) => PeerDetector::Fixed(Fixed::new(c.clone())?),
+            DetectorConfig::PhiNormal(c) => {
+                PeerDetector::PhiNormal(Box::new(PhiNormal::new(c.clone())?))
+            }
+            DetectorConfig::PhiExponential(c) => {
+                PeerDetector::PhiExponential(Box::new(PhiExponential::new(c.clone())?))
+            }
+            DetectorConfig::Chen(c) => PeerDetector::Chen(Box::new(Chen::new(c.clone())?)),
+            DetectorConfig::Empirical(c) => {
+                PeerDetector::Empirical(Box::new(Empirical::new(c.clone())?))
+            }
+        })
+    }
+
+    /// Whether this detector is of `config`'s kind and runs exactly that configuration.
+    #[cfg(feature = "serde")]
+    pub(crate) fn runs(&self, config: &DetectorConfig) -> bool {
+        match (self, config) {
+            (PeerDetector::Fixed(d), DetectorConfig::Fixed(c)) => d.config() == c,
+            (PeerDetector::PhiNormal(d), DetectorConfig::PhiNormal(c)) => d.config() == c,
+            (PeerDetector::PhiExponential(d), DetectorConfig::PhiExponential(c)) => d.config() == c,
+            (PeerDetector::Chen(d), DetectorConfig::Chen(c)) => d.config() == c,
+            (PeerDetector::Empirical(d), DetectorConfig::Empirical(c)) => d.config() == c,
+            _ => false,
+        }
+    }
+}
+
+impl Detector for PeerDetector {
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        each!(self, d => d.record(at, seq))
+    }
+    fn phi(&self, now: Nanos) -> f64 {
+        each!(self, d => d.phi(now))
+    }
+    fn deadline(&self, threshold: f64) -> Option<Nanos> {
+        each!(self, d => d.deadline(threshold))
+    }
+    fn last_arrival(&self) -> Option<Nanos> {
+        each!(self, d => d.last_arrival())
+    }
+    fn arrivals(&self) -> ArrivalCounts {
+        each!(self, d => d.arrivals())
+    }
+    fn false_suspicion_probability(&self, threshold: f64) -> Option<f64> {
+        each!(self, d => d.false_suspicion_probability(threshold))
+    }
+}
+
+/// A peer's request-timeout estimator, and when it last learned something.
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub(crate) struct Rtt {
+    pub(crate) estimator: TimeoutEstimator,
+    pub(crate) last: Nanos,
+}
+
+/// Everything the monitor keeps about one peer (the key lives in the shard's index): 88 bytes
+/// with the compact detector, the boxed parts aside.
+#[derive(Debug, Clone)]
+pub(crate) struct Slot {
+    pub(crate) detector: PeerDetector,
+    /// Built on the first round-trip sample: its histograms are large.
+    pub(crate) rtt: Option<Box<Rtt>>,
+    /// When `level` was entered; meaningless while it is the initial `Unknown`.
+    pub(crate) since: Nanos,
+    pub(crate) level: Level,
+}
+
+impl Slot {
+    pub(crate) fn new(detector: PeerDetector) -> Self {
+        Slot {
+            detector,
+            rtt: None,
+            since: Nanos::ZERO,
+            level: Level::Unknown,
+        }
+    }
+
+    /// When the current level was entered (`None` in the initial `Unknown`).
+    pub(crate) fn since(&self) -> Option<Nanos> {
+        (self.level != Level::Unknown).then_some(self.since)
+    }
+
+    /// The latest instant the peer was heard from: its latest accepted heartbeat or round-trip
+    /// sample.
+    pub(crate) fn heard(&self) -> Option<Nanos> {
+        let rtt = self.rtt.as_ref().map(|r| r.last);
+        match (self.detector.last_arrival(), rtt) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// How severe a level is: `Unknown` and `Alive` are trusted, `Suspect` and `Dead` suspected.
+pub(crate) fn severity(level: Level) -> u8 {
+    match level {
+        Level::Unknown | Level::Alive => 0,
+        Level::Suspect => 1,
+        Level::Dead => 2,
+    }
+}
+
+/// The level [`Suspicion`](crate::Suspicion) moves to from `level` given φ and the accepted
+/// heartbeats, for a level stored in one byte instead of a whole state machine per peer (its
+/// table is in [`Suspicion`](crate::Suspicion)'s docs; the tests check the two agree).
+pub(crate) fn next_level(c: &SuspicionConfig, level: Level, phi: f64, samples: u64) -> Level {
+    if phi.is_nan() {
+        return level;
+    }
+    match level {
+        Level::Unknown if samples < c.min_samples => Level::Unknown,
+        Level::Unknown | Level::Alive => {
+            if phi >= c.dead_enter {
+                Level::Dead
+            } else if phi >= c.suspect_enter {
+                Level::Suspect
+            } else {
+                Level::Alive
+            }
+        }
+        Level::Suspect => {
+            if phi >= c.dead_enter {
+                Level::Dead
+            } else if phi < c.suspect_leave {
+                Level::Alive
+            } else {
+                Level::Suspect
+            }
+        }
+        Level::Dead if !c.revive => Level::Dead,
+        Level::Dead => {
+            if phi < c.suspect_leave {
+                Level::Alive
+            } else if phi < c.dead_leave {
+                Level::Suspect
+            } else {
+                Level::Dead
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Suspicion;
+
+    /// The one-byte rules agree with the state machine along random walks of φ.
+    #[test]
+    fn next_level_agrees_with_suspicion() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for revive in [true, false] {
+            for min_samples in [1, 3] {
+                let c = SuspicionConfig {
+                    min_samples,
+                    revive,
+                    ..SuspicionConfig::default()
+                };
+                let mut machine = Suspicion::new(c.clone()).unwrap();
+                let mut level = Level::Unknown;
+                for i in 0..20_000u64 {
+                    let phi = match next() % 10 {
+                        0 => f64::NAN,
+                        1 => c.suspect_enter,
+                        2 => c.dead_enter,
+                        3 => c.suspect_leave,
+                        4 => c.dead_leave,
+                        _ => (next() % 2_000) as f64 / 100.0,
+                    };
+                    let samples = i / 4;
+                    level = next_level(&c, level, phi, samples);
+                    machine.update(Nanos(i), phi, samples);
+                    assert_eq!(level, machine.level(), "step {i}, φ {phi}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_compact_slot_is_small() {
+        assert_eq!(std::mem::size_of::<PeerDetector>(), 64);
+        assert_eq!(std::mem::size_of::<Slot>(), 88);
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 88);
+    }
+}
