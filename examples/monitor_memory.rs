@@ -96,9 +96,5 @@ fn main() {
         timeout: Nanos::from_millis(500),
     });
     measure("compact (fixed timeout)", compact, peers);
-    measure(
-        "default (phi, 256 intervals)",
-        DetectorConfig::default(),
-        peers,
-    );
+    measure("default (adaptive)", DetectorConfig::default(), peers);
 }

@@ -592,3 +592,45 @@ fn configurations_read_from_toml() {
     assert!(toml::from_str::<MonitorConfig>("max_peer = 3").is_err());
     assert!(toml::from_str::<MonitorConfig>("[detector.phi_gamma]\nwindow = 3").is_err());
 }
+
+/// The silence a stall puts between two heartbeats is the monitor's, not the peer's: the
+/// default detector does not learn it, whether a tick noticed the stall before the queued
+/// heartbeats were read or not. Fed the same intervals directly, the detector learns the
+/// stall as a pause and waits it out on every later heartbeat.
+#[test]
+fn the_default_detector_does_not_learn_the_monitors_stalls() {
+    for tick_first in [true, false] {
+        let mut sim = Sim::new(MonitorConfig::default(), 1);
+        sim.run(600, &all(1));
+        let before = sim.m.deadline(&0).unwrap() - sim.now();
+        sim.clock.advance(Nanos::from_secs(30));
+        if tick_first {
+            assert!(sim.tick().stall.is_some());
+        }
+        sim.clock.advance(Nanos::from_micros(1));
+        sim.beat(0);
+        if !tick_first {
+            assert!(sim.tick().stall.is_some());
+        }
+        sim.run(600, &all(1));
+        let after = sim.m.deadline(&0).unwrap() - sim.now();
+        assert!(
+            after < Nanos::from_secs(1),
+            "{tick_first}: {before} then {after}"
+        );
+        assert!(sim.suspicions().is_empty(), "{tick_first}");
+    }
+    // The same arrivals fed to a bare detector: the 30 s gap is learned.
+    use accrual::Detector;
+    let mut d = accrual::Adaptive::new(accrual::AdaptiveConfig::default()).unwrap();
+    let mut t = Nanos::from_secs(1_000);
+    for seq in 1..=1_201u64 {
+        t += if seq == 601 {
+            Nanos::from_secs(30)
+        } else {
+            BEAT
+        };
+        d.heartbeat_seq(t, seq);
+    }
+    assert!(d.deadline(8.0).unwrap() - t > Nanos::from_secs(30));
+}

@@ -9,9 +9,9 @@ use accrual::monitor::{
 };
 use accrual::timeout::TimeoutEstimator;
 use accrual::{
-    Chen, ChenConfig, Clock, Detector, Fixed, FixedConfig, HistogramConfig, Level, ManualClock,
-    Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, Suspicion,
-    SuspicionConfig, TimeoutConfig, Transition,
+    Adaptive, AdaptiveConfig, Arrival, Chen, ChenConfig, Clock, Detector, Fixed, FixedConfig,
+    HistogramConfig, Level, ManualClock, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, Suspicion, SuspicionConfig, TimeoutConfig, Transition,
 };
 use proptest::prelude::*;
 
@@ -68,6 +68,11 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
             window,
             interval: Nanos::from_millis(100),
             alpha: Nanos::from_millis(alpha),
+        })),
+        (1u64..600).prop_map(|secs| DetectorConfig::Adaptive(AdaptiveConfig {
+            memory: Nanos::from_secs(secs),
+            first_interval: Nanos::from_millis(100),
+            ..Default::default()
         })),
     ];
     let suspicion = (1u64..3, any::<bool>()).prop_map(|(min_samples, revive)| SuspicionConfig {
@@ -144,6 +149,8 @@ struct Model {
     last_tick: Option<Nanos>,
     hold_until: Option<Nanos>,
     collective_since: Option<Nanos>,
+    /// The latest stall a tick noticed: the tick before it and the one after.
+    stall: Option<(Nanos, Nanos)>,
 }
 
 fn worse(from: Level, to: Level) -> bool {
@@ -168,6 +175,7 @@ impl Model {
             last_tick: None,
             hold_until: None,
             collective_since: None,
+            stall: None,
         }
     }
 
@@ -177,6 +185,7 @@ impl Model {
             DetectorConfig::PhiNormal(c) => Box::new(PhiNormal::new(c.clone()).unwrap()),
             DetectorConfig::PhiExponential(c) => Box::new(PhiExponential::new(c.clone()).unwrap()),
             DetectorConfig::Chen(c) => Box::new(Chen::new(c.clone()).unwrap()),
+            DetectorConfig::Adaptive(c) => Box::new(Adaptive::new(*c).unwrap()),
             other => panic!("no model for {other:?}"),
         }
     }
@@ -197,6 +206,24 @@ impl Model {
             self.peers.insert(k, p);
         }
         Ok(self.peers.get_mut(&k).unwrap())
+    }
+
+    /// A heartbeat: its interval is not learned when the monitor was away for part of it,
+    /// during the latest noticed stall, or since a tick now overdue by more than
+    /// `tick_interval + stall_threshold` (a stall no tick has noticed yet).
+    fn beat(&mut self, k: u8, at: Nanos, seq: Option<u64>) -> Result<Arrival, MonitorError> {
+        let overdue = self.cfg.tick_interval + self.cfg.stall_threshold;
+        let (stall, last_tick) = (self.stall, self.last_tick);
+        let p = self.peer(k)?;
+        let away = p.detector.last_arrival().is_some_and(|last| {
+            stall.is_some_and(|(from, to)| last < to && at > from)
+                || last_tick.is_some_and(|t| at > t + overdue && last + overdue < at)
+        });
+        Ok(if away {
+            p.detector.record_unlearned(at, seq)
+        } else {
+            p.detector.record(at, seq)
+        })
     }
 
     fn rtt(&mut self, k: u8, now: Nanos) -> Result<&mut TimeoutEstimator, MonitorError> {
@@ -236,6 +263,7 @@ impl Model {
                     resumed: now,
                     late,
                 });
+                self.stall = Some((last, now));
                 let until = now.saturating_add(cfg.stall_grace);
                 self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
             }
@@ -386,7 +414,7 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                     Some(s) => m.heartbeat_seq(&k, s),
                     None => m.heartbeat(&k),
                 };
-                let want = model.peer(k).map(|p| p.detector.record(now, seq));
+                let want = model.beat(k, now, seq);
                 assert_eq!(got, want);
             }
             Op::BeatAt(k, back) => {
@@ -394,7 +422,7 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                     .saturating_sub(Nanos::from_millis(back))
                     .saturating_sub(Nanos(500));
                 let got = m.heartbeat_at(&k, at, None);
-                let want = model.peer(k).map(|p| p.detector.record(at, None));
+                let want = model.beat(k, at, None);
                 assert_eq!(got, want);
             }
             Op::Rtt(k, ms) => {

@@ -5,8 +5,9 @@
 use accrual::histogram::WindowedHistogram;
 use accrual::timeout::TimeoutEstimator;
 use accrual::{
-    Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed, FixedConfig, HistogramConfig,
-    Nanos, PhiExponential, PhiExponentialConfig, PhiNormal, PhiNormalConfig, TimeoutConfig,
+    Adaptive, AdaptiveConfig, Chen, ChenConfig, Detector, Empirical, EmpiricalConfig, Fixed,
+    FixedConfig, HistogramConfig, Nanos, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, TimeoutConfig,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -80,6 +81,7 @@ fn every_detector_round_trips_exactly() {
     let mut empirical = EmpiricalConfig::default();
     empirical.histogram.sub_window = Nanos::from_secs(2);
     detector_survives(Empirical::new(empirical).unwrap(), w);
+    detector_survives(Adaptive::new(AdaptiveConfig::default()).unwrap(), w);
 }
 
 #[test]
@@ -147,6 +149,42 @@ fn inconsistent_state_is_rejected_when_read() {
             .to_string();
         assert!(err.contains(why), "{err}");
     }
+    // The default detector's learned model: each rule it obeys is checked.
+    let mut adaptive = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    for (seq, at) in common::trace(3, 300, 100_000_000, 5e6, 0.01) {
+        adaptive.heartbeat_seq(Nanos(at), seq);
+    }
+    let text = serde_json::to_string(&adaptive).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let with = |key: &str, v: serde_json::Value| {
+        let mut bad = value.clone();
+        bad[key] = v;
+        serde_json::to_string(&bad).unwrap()
+    };
+    let cases = [
+        (with("s_top", 0.into()), "(0, 1]"),
+        (with("theta", f64::NAN.to_bits().into()), "tail's scale"),
+        (
+            with("counts", serde_json::json!([0, 1])),
+            "number of buckets",
+        ),
+        (
+            with("hull", {
+                let mut h = value["hull"].as_array().unwrap().clone();
+                assert!(h.len() >= 2);
+                h.reverse();
+                h.into()
+            }),
+            "increasing bucket edges",
+        ),
+        (with("eta", 0.into()), "interval must be positive"),
+    ];
+    for (bad, why) in cases {
+        let err = serde_json::from_str::<Adaptive>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(why), "{why}: {err}");
+    }
     // Counts that would overflow later, and values beyond what Chen's sums hold exactly.
     let mut fixed = Fixed::new(FixedConfig::default()).unwrap();
     fixed.heartbeat(Nanos::from_secs(1));
@@ -170,8 +208,8 @@ mod monitor {
         DetectorConfig, Evaluation, Monitor, MonitorConfig, Snapshot, SnapshotError,
     };
     use accrual::{
-        ChenConfig, Clock, EmpiricalConfig, FixedConfig, Level, ManualClock, Nanos,
-        PhiExponentialConfig, PhiNormalConfig, TimeoutConfig,
+        AdaptiveConfig, ChenConfig, Clock, EmpiricalConfig, FixedConfig, Level, ManualClock, Nanos,
+        PhiExponentialConfig, TimeoutConfig,
     };
 
     type M = Monitor<String, ManualClock>;
@@ -412,20 +450,23 @@ mod monitor {
         assert_eq!(
             from(other),
             SnapshotError::IncompatibleDetector {
-                snapshot: "phi_normal",
+                snapshot: "adaptive",
                 monitor: "fixed"
             }
         );
         let other = MonitorConfig {
-            detector: DetectorConfig::PhiNormal(PhiNormalConfig::default()),
+            detector: DetectorConfig::Adaptive(AdaptiveConfig {
+                memory: Nanos::from_secs(60),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let err = from(other);
         assert_eq!(
             err,
             SnapshotError::IncompatibleDetector {
-                snapshot: "phi_normal",
-                monitor: "phi_normal"
+                snapshot: "adaptive",
+                monitor: "adaptive"
             }
         );
         assert!(err.to_string().contains("configured differently"));

@@ -125,6 +125,16 @@ pub trait Detector: fmt::Debug + Send + Sync {
     /// (without, it is taken to be the next one sent).
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival;
 
+    /// Records a heartbeat whose interval since the previous one says nothing about the peer,
+    /// because the monitor itself was absent for part of it (a stall of its process: the
+    /// heartbeat waited, unread, in a socket buffer). The arrival counts as any other (it ends
+    /// the silence, its sequence number is checked), but a learning detector does not learn the
+    /// interval. Detectors that cannot leave an interval out record it as [`record`](Self::record)
+    /// does; [`Adaptive`] leaves it out.
+    fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        self.record(at, seq)
+    }
+
     /// Records a heartbeat received at `at`, taken to be the next one the peer sent.
     fn heartbeat(&mut self, at: Nanos) -> Arrival {
         self.record(at, None)

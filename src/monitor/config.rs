@@ -2,8 +2,9 @@
 //! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
 
 use crate::config::{
-    ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
-    Preset, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration, check_range,
+    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, PhiExponentialConfig,
+    PhiNormalConfig, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration,
+    check_range,
 };
 use crate::time::Nanos;
 
@@ -11,10 +12,9 @@ use crate::time::Nanos;
 ///
 /// One variant per detector kind; a new kind plugs in as one more variant here and one in the
 /// monitor's enum of detector states, plus a one-line arm in each match the compiler points
-/// to. The default is, for now, [`PhiNormal`](crate::PhiNormal) with the
-/// [`Preset::Datacenter`] floors, a 1 s prior and a window of 256 intervals
-/// ([`DetectorConfig::DEFAULT_WINDOW`]), which keeps a peer within the monitor's 4 KiB budget;
-/// it will become the crate's recommended `default` detector once that exists.
+/// to. The default is [`Adaptive`](crate::Adaptive) with [`AdaptiveConfig::default()`], the
+/// crate's recommended detector, which learns each peer's own lateness (2,752 bytes, boxed,
+/// within the monitor's 4 KiB per peer).
 ///
 /// | variant | detector state per peer |
 /// |---|---|
@@ -23,6 +23,7 @@ use crate::time::Nanos;
 /// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
 /// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
 /// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
+/// | [`Adaptive`](Self::Adaptive) | 2,752 bytes, boxed |
 ///
 /// The [module docs](super) list measured bytes per peer, map and bookkeeping included.
 ///
@@ -32,7 +33,7 @@ use crate::time::Nanos;
 ///
 /// let compact = DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(500) });
 /// assert!(compact.validate().is_ok());
-/// assert!(matches!(DetectorConfig::default(), DetectorConfig::PhiNormal(_)));
+/// assert!(matches!(DetectorConfig::default(), DetectorConfig::Adaptive(_)));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(
@@ -52,12 +53,11 @@ pub enum DetectorConfig {
     Fixed(FixedConfig),
     /// [`Empirical`](crate::Empirical), φ from the peer's own interval histogram.
     Empirical(EmpiricalConfig),
+    /// [`Adaptive`](crate::Adaptive), the crate's recommended detector: the default.
+    Adaptive(AdaptiveConfig),
 }
 
 impl DetectorConfig {
-    /// The window of the default detector: 256 intervals, 2 KiB per peer.
-    pub const DEFAULT_WINDOW: usize = 256;
-
     /// Checks the detector's own rules.
     ///
     /// ```
@@ -74,6 +74,7 @@ impl DetectorConfig {
             DetectorConfig::Chen(c) => c.validate(),
             DetectorConfig::Fixed(c) => c.validate(),
             DetectorConfig::Empirical(c) => c.validate(),
+            DetectorConfig::Adaptive(c) => c.validate(),
         }
     }
 
@@ -82,7 +83,7 @@ impl DetectorConfig {
     /// ```
     /// use accrual::monitor::DetectorConfig;
     ///
-    /// assert_eq!(DetectorConfig::default().kind(), "phi_normal");
+    /// assert_eq!(DetectorConfig::default().kind(), "adaptive");
     /// ```
     pub fn kind(&self) -> &'static str {
         match self {
@@ -91,16 +92,14 @@ impl DetectorConfig {
             DetectorConfig::Chen(_) => "chen",
             DetectorConfig::Fixed(_) => "fixed",
             DetectorConfig::Empirical(_) => "empirical",
+            DetectorConfig::Adaptive(_) => "adaptive",
         }
     }
 }
 
 impl Default for DetectorConfig {
     fn default() -> Self {
-        DetectorConfig::PhiNormal(PhiNormalConfig {
-            window: Self::DEFAULT_WINDOW,
-            ..PhiNormalConfig::preset(Preset::Datacenter, Nanos::from_secs(1))
-        })
+        DetectorConfig::Adaptive(AdaptiveConfig::default())
     }
 }
 

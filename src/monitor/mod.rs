@@ -55,14 +55,14 @@
 //! |---|---|---|
 //! | [`DetectorConfig::Fixed`], the compact choice | 112 | 100,000 |
 //! | [`DetectorConfig::PhiNormal`], window 16 | 445 | 10,000 |
-//! | [`DetectorConfig::default()`]: [`PhiNormal`](crate::PhiNormal), window 256 | 2,352 | 100,000 |
+//! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,864 | 100,000 |
 //! | [`DetectorConfig::PhiExponential`], window 256 | 2,318 | 10,000 |
 //! | [`DetectorConfig::Chen`], window 256 | 4,366 | 10,000 |
 //! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,566 | 1,000 |
 //! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,957 | 1,000 |
 //!
 //! At a million peers (`cargo run --release --example monitor_memory`) the compact
-//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,364 (2.2 GiB).
+//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,876 (2.7 GiB).
 //!
 //! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
 //! peers that only send heartbeats never pay for it. With the default
@@ -192,6 +192,9 @@ pub struct Monitor<K, C: Clock = MonotonicClock> {
     dead: AtomicUsize,
     rejected: AtomicU64,
     ticks: Mutex<TickState>,
+    /// When the monitor was last known present and absent, read on the heartbeat path without
+    /// a lock: see [`Absence`].
+    absence: Absence,
 }
 
 impl<K, C: Clock> fmt::Debug for Monitor<K, C> {
@@ -238,6 +241,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             dead: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
             ticks: Mutex::new(TickState::default()),
+            absence: Absence::default(),
             config,
         })
     }
@@ -388,7 +392,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         at: Nanos,
         seq: Option<u64>,
     ) -> Result<Arrival, MonitorError> {
-        self.upsert(peer, |slot| slot.detector.record(at, seq))
+        let absence = &self.absence;
+        let interval = self.config.tick_interval + self.config.stall_threshold;
+        self.upsert(peer, |slot| {
+            let d = &mut slot.detector;
+            match d.last_arrival() {
+                Some(last) if absence.overlaps(last, at, interval) => d.record_unlearned(at, seq),
+                _ => d.record(at, seq),
+            }
+        })
     }
 
     fn record_rtt_with(
@@ -706,5 +718,57 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// ```
     pub fn shard_sizes(&self) -> Vec<usize> {
         self.shards.iter().map(|s| s.0.read().len()).collect()
+    }
+}
+
+/// The monitor's own absences, as the heartbeat path needs them: the latest stall a tick
+/// noticed, and the latest tick. An interval between two heartbeats that overlaps a stall, or
+/// that runs past an overdue tick (a stall no tick has noticed yet), was partly spent with the
+/// monitor away: the heartbeat ending it may have waited unread, so its interval says nothing
+/// about the peer and a learning detector does not learn it
+/// ([`Detector::record_unlearned`](crate::Detector::record_unlearned)).
+#[derive(Debug)]
+pub(crate) struct Absence {
+    /// Nanoseconds of the last tick before the latest stall, and of the tick that noticed it
+    /// (`0, 0`: none yet).
+    stall_from: AtomicU64,
+    stall_to: AtomicU64,
+    /// Nanoseconds of the latest tick (`u64::MAX`: none yet).
+    last_tick: AtomicU64,
+}
+
+impl Default for Absence {
+    fn default() -> Self {
+        Absence {
+            stall_from: AtomicU64::new(0),
+            stall_to: AtomicU64::new(0),
+            last_tick: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Absence {
+    /// Records a tick at `now`, and the stall it noticed.
+    pub(crate) fn ticked(&self, now: Nanos, stall: Option<(Nanos, Nanos)>) {
+        if let Some((from, to)) = stall {
+            self.stall_from.store(from.as_nanos(), Ordering::Release);
+            self.stall_to.store(to.as_nanos(), Ordering::Release);
+        }
+        self.last_tick.store(now.as_nanos(), Ordering::Release);
+    }
+
+    /// Whether the interval `(last, at]` overlaps a time the monitor was away: the latest
+    /// stall, or the time since a tick that is overdue by more than `overdue`.
+    fn overlaps(&self, last: Nanos, at: Nanos, overdue: Nanos) -> bool {
+        let (last, at) = (last.as_nanos(), at.as_nanos());
+        let from = self.stall_from.load(Ordering::Acquire);
+        let to = self.stall_to.load(Ordering::Acquire);
+        if to > from && last < to && at > from {
+            return true;
+        }
+        let tick = self.last_tick.load(Ordering::Acquire);
+        tick != u64::MAX
+            && at > tick.saturating_add(overdue.as_nanos())
+            && last < at.saturating_sub(overdue.as_nanos())
     }
 }

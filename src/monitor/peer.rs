@@ -3,7 +3,7 @@
 
 use crate::config::{ConfigError, SuspicionConfig};
 use crate::detector::{
-    Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
+    Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
 };
 use crate::monitor::config::DetectorConfig;
 use crate::suspicion::Level;
@@ -28,6 +28,7 @@ pub(crate) enum PeerDetector {
     PhiExponential(Box<PhiExponential>),
     Chen(Box<Chen>),
     Empirical(Box<Empirical>),
+    Adaptive(Box<Adaptive>),
 }
 
 /// Applies `$body` to the detector inside any variant, bound as `$d`.
@@ -39,6 +40,7 @@ macro_rules! each {
             PeerDetector::PhiExponential($d) => $body,
             PeerDetector::Chen($d) => $body,
             PeerDetector::Empirical($d) => $body,
+            PeerDetector::Adaptive($d) => $body,
         }
     };
 }
@@ -58,6 +60,7 @@ impl PeerDetector {
             DetectorConfig::Empirical(c) => {
                 PeerDetector::Empirical(Box::new(Empirical::new(c.clone())?))
             }
+            DetectorConfig::Adaptive(c) => PeerDetector::Adaptive(Box::new(Adaptive::new(*c)?)),
         })
     }
 
@@ -70,12 +73,17 @@ impl PeerDetector {
             (PeerDetector::PhiExponential(d), DetectorConfig::PhiExponential(c)) => d.config() == c,
             (PeerDetector::Chen(d), DetectorConfig::Chen(c)) => d.config() == c,
             (PeerDetector::Empirical(d), DetectorConfig::Empirical(c)) => d.config() == c,
+            (PeerDetector::Adaptive(d), DetectorConfig::Adaptive(c)) => d.config() == c,
             _ => false,
         }
     }
 }
 
 impl Detector for PeerDetector {
+    fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        each!(self, d => d.record_unlearned(at, seq))
+    }
+
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         each!(self, d => d.record(at, seq))
     }

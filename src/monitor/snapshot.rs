@@ -153,7 +153,7 @@ impl<K> Snapshot<K> {
     /// let snapshot = monitor.snapshot().unwrap();
     /// assert_eq!(snapshot.peers().collect::<Vec<_>>(), vec![(&"a", Level::Alive)]);
     /// assert_eq!(snapshot.taken_at(), Nanos::from_secs(7));
-    /// assert!(!snapshot.is_empty() && snapshot.detector().kind() == "phi_normal");
+    /// assert!(!snapshot.is_empty() && snapshot.detector().kind() == "adaptive");
     /// ```
     pub fn peers(&self) -> impl Iterator<Item = (&K, Level)> + '_ {
         self.v1().peers.iter().map(|p| (&p.peer, p.level))
@@ -310,7 +310,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     ///     ..Default::default()
     /// };
     /// let err = Monitor::from_snapshot(other, ManualClock::default(), snapshot).unwrap_err();
-    /// assert!(matches!(err, SnapshotError::IncompatibleDetector { snapshot: "phi_normal", monitor: "fixed" }));
+    /// assert!(matches!(err, SnapshotError::IncompatibleDetector { snapshot: "adaptive", monitor: "fixed" }));
     /// ```
     pub fn from_snapshot(
         config: MonitorConfig,

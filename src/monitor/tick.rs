@@ -189,6 +189,10 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             }
         }
         ts.last_tick = Some(ts.last_tick.map_or(now, |last| last.max(now)));
+        self.absence.ticked(
+            ts.last_tick.unwrap_or(now),
+            eval.stall.as_ref().map(|s| (s.last_tick, s.resumed)),
+        );
         let holding = ts.hold_until.is_some_and(|h| now < h);
         if holding {
             eval.holding_until = ts.hold_until;
