@@ -29,7 +29,11 @@
 //!    queued, unread. For the stall and [`stall_grace`](MonitorConfig::stall_grace) after it,
 //!    the monitor holds back every new suspicion (transitions to a more severe level), long
 //!    enough for the queued heartbeats to be read; recoveries still apply. A peer that really
-//!    died during the stall is suspected at the first tick after the grace period.
+//!    died during the stall is suspected at the first tick after the grace period. The interval
+//!    that ends with a heartbeat read after the stall (or after a tick that is overdue) is not
+//!    learned ([`Detector::record_unlearned`]): the silence
+//!    was the monitor's, and the default detector would otherwise wait it out on every later
+//!    heartbeat.
 //! 2. **Collective faults.** When at least [`collective_min`](MonitorConfig::collective_min)
 //!    peers and [`collective_fraction`](MonitorConfig::collective_fraction) of all peers turn
 //!    suspect in one tick, the tick reports a [`Collective`] fault (the monitor's host or its
