@@ -18,30 +18,34 @@ const RESCALE_OCTAVES: f64 = 60.0;
 /// The interval estimate spans at least this many sequence numbers once it has them.
 const SPAN: u64 = 256;
 
-/// The lower edge of bucket `b` in nanoseconds (`b == BUCKETS` gives the top of the range).
+/// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
+const SUB_BITS: u32 = SUB.trailing_zeros();
+
+/// The lower edge of bucket `b` in nanoseconds (`b == BUCKETS` gives the top of the range):
+/// `2^octave · (1 + sub/SUB)`, built from its bits, exactly.
 fn edge(b: usize) -> f64 {
     if b == 0 {
         return 0.0;
     }
-    let i = (b - 1) as u32;
-    let octave = LOW_OCTAVE + i / SUB;
-    let sub = f64::from(i % SUB);
-    libm::ldexp(1.0 + sub / f64::from(SUB), octave as i32)
+    let i = (b - 1) as u64;
+    let octave = u64::from(LOW_OCTAVE) + i / u64::from(SUB);
+    let sub = i % u64::from(SUB);
+    f64::from_bits(((octave + 1023) << 52) | (sub << (52 - SUB_BITS)))
 }
 
-/// The bucket holding lateness `x` ns.
+/// The bucket holding lateness `x` ns: its octave is the exponent of `x`, its sub-bucket the
+/// top bits of the mantissa, read from the bits (no logarithm, no rounding).
 fn bucket(x: f64) -> usize {
     if x.is_nan() || x < edge(1) {
         return 0;
     }
-    let octave = x.log2().floor();
-    let o = octave as u32;
-    if o >= HIGH_OCTAVE {
+    let bits = x.to_bits();
+    let octave = (bits >> 52) as u32 - 1023; // x ≥ 2^13: positive, normal
+    if octave >= HIGH_OCTAVE {
         return BUCKETS - 1;
     }
-    let frac = x / libm::ldexp(1.0, o as i32) - 1.0;
-    let sub = ((frac * f64::from(SUB)) as u32).min(SUB - 1);
-    (1 + (o - LOW_OCTAVE) * SUB + sub) as usize
+    let sub = ((bits >> (52 - SUB_BITS)) as u32) & (SUB - 1);
+    (1 + (octave - LOW_OCTAVE) * SUB + sub) as usize
 }
 
 /// The crate's recommended detector: a per-peer, long-memory model of how late the next
@@ -407,7 +411,7 @@ impl Detector for Adaptive {
         self.model.add(lateness, unit);
         // A refit every few arrivals follows the slow drift of the weights; a notable
         // lateness reshapes the tail at once.
-        if accepted.seq % 8 == 0 || lateness > eta * 0.25 || self.model.samples < 64 {
+        if self.log.counts.accepted % 32 == 0 || lateness > eta * 0.25 || self.model.samples < 64 {
             self.refit();
         }
         Arrival::Accepted
