@@ -411,7 +411,10 @@ impl Detector for Adaptive {
         self.model.add(lateness, unit);
         // A refit every few arrivals follows the slow drift of the weights; a notable
         // lateness reshapes the tail at once.
-        if self.log.counts.accepted % 32 == 0 || lateness > eta * 0.25 || self.model.samples < 64 {
+        if self.log.counts.accepted.is_multiple_of(32)
+            || lateness > eta * 0.25
+            || self.model.samples < 64
+        {
             self.refit();
         }
         Arrival::Accepted
