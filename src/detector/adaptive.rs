@@ -90,8 +90,10 @@ fn bucket(x: f64) -> usize {
 ///
 /// State is fixed-size and inline: 2,752 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
 /// never allocates.
-/// A heartbeat refits the model (one pass over the histogram, a few hundred operations); a φ
-/// query is a binary search.
+/// A heartbeat adds one sample; every 32nd, every one of the first 64, and every one more than
+/// a quarter interval late also refit the model (one pass over the histogram, a few hundred
+/// operations), so a lateness never seen before reshapes the tail at once. A φ query is a
+/// binary search. Heartbeat plus φ: about 36 ns amortised (`BENCHMARKS.md`).
 ///
 /// ```
 /// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
