@@ -95,6 +95,8 @@ pub mod eval;
 pub mod histogram;
 pub mod math;
 pub mod monitor;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;
