@@ -841,10 +841,11 @@ pub mod cluster {
         let mut levels = HashMap::new();
         for (_, line) in &output.log {
             let w: Vec<&str> = line.split_whitespace().collect();
-            if w.len() >= 3 && w[0] == "peer" {
-                if let Ok(id) = w[1].parse() {
-                    levels.insert(id, w[2].to_string());
-                }
+            if w.len() >= 3
+                && w[0] == "peer"
+                && let Ok(id) = w[1].parse()
+            {
+                levels.insert(id, w[2].to_string());
             }
         }
         levels
@@ -940,7 +941,7 @@ pub mod cluster {
             malformed.push(cut);
             let mut n: Vec<u8> = (0..len).map(|_| noise()).collect();
             if let Some(b) = n.first_mut() {
-                *b = 0x80 | *b; // never version 1
+                *b |= 0x80; // never version 1
             }
             malformed.push(n);
         }

@@ -6,7 +6,7 @@
 //!
 //! * [`TokioClock`]: the [`Clock`](crate::Clock) on [`tokio::time::Instant`], so that a monitor
 //!   and everything around it runs on tokio's paused time in tests.
-//! * [`Service`]: starts an evaluator task that calls [`Monitor::tick`] every
+//! * [`Service`]: starts an evaluator task that calls [`Monitor::tick`](crate::Monitor::tick) every
 //!   [`tick_interval`](crate::MonitorConfig::tick_interval), on a [`tokio::time::interval`] with
 //!   [`MissedTickBehavior::Delay`](tokio::time::MissedTickBehavior::Delay): a tick that is late
 //!   is late once, never followed by a burst of catch-up ticks (which would tell the monitor it
@@ -16,7 +16,7 @@
 //!   how many events it missed and resynchronises from [`Service::levels`].
 //! * [`Service::listen`]: receives heartbeats on a UDP socket (the [`wire`] format), answers
 //!   pings, and probes the round-trip time of every peer it hears from, feeding each peer's
-//!   request-timeout estimator ([`Monitor::record_rtt`], [`Monitor::record_timeout`]).
+//!   request-timeout estimator ([`Monitor::record_rtt`](crate::Monitor::record_rtt), [`Monitor::record_timeout`](crate::Monitor::record_timeout)).
 //! * [`Heartbeater`]: the other end, sending heartbeats and answering probes.
 //!
 //! Dropping a [`Service`] or a [`Heartbeater`] stops every task it started; their `shutdown`
@@ -40,7 +40,7 @@
 //! silence was the monitor's). Either may run first: a heartbeat read before the late tick
 //! finds the previous tick overdue and is treated the same way. The prober likewise reads
 //! every queued datagram before it declares a probe timed out, and records neither a round
-//! trip nor a timeout that spans a stall ([`Monitor::was_absent`]).
+//! trip nor a timeout that spans a stall ([`Monitor::was_absent`](crate::Monitor::was_absent)).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -78,6 +78,3 @@ pub mod wire;
 pub use clock::TokioClock;
 pub use net::{HeartbeatConfig, HeartbeatStats, Heartbeater, NetConfig, NetStats};
 pub use service::{Event, Levels, RuntimeError, Service, ServiceConfig};
-
-#[cfg(doc)]
-use crate::Monitor;

@@ -241,7 +241,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Shared<K, C> {
 /// use accrual::Level;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-/// let monitor = Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+/// // One peer, which may die: the ejection cap would otherwise hold it at suspect.
+/// let config = MonitorConfig { max_dead_fraction: 1.0, ..Default::default() };
+/// let monitor = Arc::new(Monitor::new(config, TokioClock::new()).unwrap());
 /// let service = Service::start(monitor.clone(), ServiceConfig::default()).unwrap();
 /// let mut events = service.subscribe();
 /// let mut db = service.watch(&"db-1");
@@ -251,7 +253,11 @@ impl<K: Hash + Eq + Clone, C: Clock> Shared<K, C> {
 /// }
 /// assert_eq!(*db.borrow_and_update(), Level::Alive);
 /// // Silence: within a few seconds db-1 is suspected, then dead.
-/// db.wait_for(|l| *l == Level::Dead).await.unwrap();
+/// // (Paused time runs ahead while the test waits: a minute costs nothing.)
+/// tokio::time::timeout(Duration::from_secs(60), db.wait_for(|l| *l == Level::Dead))
+///     .await
+///     .expect("dead within a minute")
+///     .unwrap();
 /// let mut seen = Vec::new();
 /// while let Ok(Event::Transition { transition, .. }) = events.try_recv() {
 ///     seen.push(transition.to);
