@@ -301,10 +301,12 @@ impl<C: Clock> Endpoint<C> {
         let mut probes = tokio::time::interval(period);
         probes.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let deadline = self
-                .deadlines
-                .first()
-                .map(|&(d, _)| Instant::now() + (d - self.monitor.now()).as_duration());
+            let deadline = self.deadlines.first().map(|&(d, _)| {
+                // Timeouts are bounded by their configuration; saturate all the same.
+                let now = Instant::now();
+                now.checked_add((d - self.monitor.now()).as_duration())
+                    .unwrap_or(now)
+            });
             tokio::select! {
                 biased;
                 _ = stopped(&mut stop) => break,
