@@ -40,7 +40,7 @@
 //! snapshots every peer's learned state so that a restarted host starts warm. See [`monitor`].
 //!
 //! With the `tokio` feature, [`runtime`] puts a monitor to work in a networked program: a
-//! [`TokioClock`](runtime::TokioClock) (so tests run on paused time), an evaluator task that
+//! [`TokioClock`] (so tests run on paused time), an evaluator task that
 //! ticks the monitor and publishes every level change to [`watch`](runtime::Service::watch)
 //! and [`broadcast`](runtime::Service::subscribe) subscribers, and heartbeats and round-trip
 //! probes over UDP in a small versioned format, authenticated with HMAC-SHA-256 when a key is

@@ -9,7 +9,7 @@ use crate::time::{Clock, Nanos};
 ///
 /// In production it reads the same monotonic clock as [`MonotonicClock`](crate::MonotonicClock);
 /// under tokio's paused time (`#[tokio::test(start_paused = true)]`, or
-/// [`tokio::time::pause`]) it reads the paused clock, so a monitor on it, its evaluator and its
+/// `tokio::time::pause`, with tokio's `test-util` feature) it reads the paused clock, so a monitor on it, its evaluator and its
 /// timers all move together when a test advances time, with no real waiting.
 ///
 /// ```
