@@ -8,9 +8,9 @@ use crate::time::{Clock, Nanos};
 /// origin at the moment it was created.
 ///
 /// In production it reads the same monotonic clock as [`MonotonicClock`](crate::MonotonicClock);
-/// under tokio's paused time (`#[tokio::test(start_paused = true)]`, or
-/// `tokio::time::pause`, with tokio's `test-util` feature) it reads the paused clock, so a monitor on it, its evaluator and its
-/// timers all move together when a test advances time, with no real waiting.
+/// under tokio's paused time (`#[tokio::test(start_paused = true)]`, or `tokio::time::pause`,
+/// with tokio's `test-util` feature) it reads the paused clock, so a monitor on it, its
+/// evaluator and its timers all move together when a test advances time, with no real waiting.
 ///
 /// ```
 /// use accrual::runtime::TokioClock;
