@@ -39,6 +39,13 @@
 //! a local or network fault, caps how many may be dead at once, and, with the `serde` feature,
 //! snapshots every peer's learned state so that a restarted host starts warm. See [`monitor`].
 //!
+//! With the `tokio` feature, [`runtime`] puts a monitor to work in a networked program: a
+//! [`TokioClock`] (so tests run on paused time), an evaluator task that
+//! ticks the monitor and publishes every level change to [`watch`](runtime::Service::watch)
+//! and [`broadcast`](runtime::Service::subscribe) subscribers, and heartbeats and round-trip
+//! probes over UDP in a small versioned format, authenticated with HMAC-SHA-256 when a key is
+//! shared: forged, tampered, replayed and malformed datagrams are refused and counted.
+//!
 //! ## Time
 //!
 //! The detectors never read a clock: every call takes `now` as a [`Nanos`], nanoseconds on a
@@ -75,8 +82,9 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `serde` | no | `Serialize`/`Deserialize` for configurations (durations as `"250ms"`), levels and transitions |
+//! | `tokio` | no | [`runtime`]: `TokioClock`, the evaluator task, subscriptions, UDP heartbeats and probes with HMAC authentication (adds `tokio`, `hmac`, `sha2`) |
 //!
-//! The core has no dependency on an async runtime.
+//! The core has no dependency on an async runtime: only the `tokio` feature brings one.
 //!
 //! ## Accuracy and limits
 //!
@@ -95,6 +103,8 @@ pub mod eval;
 pub mod histogram;
 pub mod math;
 pub mod monitor;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;
@@ -111,6 +121,9 @@ pub use detector::{
 pub use monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
+
+#[cfg(feature = "tokio")]
+pub use runtime::TokioClock;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -588,6 +588,61 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         out
     }
 
+    /// Every peer and its level as of the latest tick, in no particular order: with
+    /// [`suspects`](Self::suspects)' filter left out, what a subscriber that missed transitions
+    /// resynchronises from. Each shard is read-locked in turn, so the list is exact between
+    /// ticks (levels change only in [`tick`](Self::tick)).
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Level, ManualClock};
+    ///
+    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// monitor.heartbeat(&"b").unwrap();
+    /// monitor.tick(monitor.now());
+    /// let mut levels = monitor.levels();
+    /// levels.sort();
+    /// assert_eq!(levels, vec![("a", Level::Alive), ("b", Level::Alive)]);
+    /// ```
+    pub fn levels(&self) -> Vec<(K, Level)> {
+        let mut out = Vec::with_capacity(self.len());
+        for shard in self.shards.iter() {
+            let s = shard.0.read();
+            out.extend(s.iter().map(|(k, slot)| (k.clone(), slot.level)));
+        }
+        out
+    }
+
+    /// Whether the monitor was away during any of `(from, to]`: the latest stall a
+    /// [`tick`](Self::tick) noticed overlaps it, or it runs past a tick that is overdue by more
+    /// than `tick_interval + stall_threshold` (a stall no tick has noticed yet). A
+    /// measurement spanning such a time measures the monitor's absence, not the peer: the
+    /// heartbeat path leaves such intervals unlearned, and a prober can leave such round trips
+    /// (a reply that waited unread) unrecorded.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let clock = ManualClock::default();
+    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// monitor.tick(monitor.now());
+    /// clock.advance(Nanos::from_millis(100));
+    /// monitor.tick(monitor.now());
+    /// assert!(!monitor.was_absent(Nanos::ZERO, monitor.now()));
+    /// // Stopped for 5 s: until a tick notices, the overdue tick says so; after, the stall does.
+    /// clock.advance(Nanos::from_secs(5));
+    /// assert!(monitor.was_absent(Nanos::from_millis(50), monitor.now()));
+    /// monitor.tick(monitor.now());
+    /// assert!(monitor.was_absent(Nanos::from_millis(50), monitor.now()));
+    /// assert!(!monitor.was_absent(monitor.now(), monitor.now() + Nanos::from_millis(50)));
+    /// ```
+    pub fn was_absent(&self, from: Nanos, to: Nanos) -> bool {
+        let overdue = self.config.tick_interval + self.config.stall_threshold;
+        self.absence.overlaps(from, to, overdue)
+    }
+
     /// Forgets `peer`; whether it was known.
     ///
     /// ```
