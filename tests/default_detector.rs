@@ -165,3 +165,31 @@ fn on_an_unseen_mixed_fleet_it_beats_every_constant_and_nears_the_oracle() {
         ours / canonical
     );
 }
+
+#[test]
+fn a_sender_that_renumbers_does_not_shrink_the_interval() {
+    // 100 ms heartbeats; the sender restarts and numbers from a wall-clock value. Fewer than
+    // a thousand heartbeats could have been sent, so the jump is a renumbering, not losses.
+    let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    let mut t = Nanos::from_secs(10);
+    for seq in 0..1_000u64 {
+        t += Nanos::from_millis(100);
+        d.heartbeat_seq(t, seq);
+    }
+    let before = d.deadline(5.0).unwrap() - t;
+    for seq in 1_700_000_000_000_000_000..1_700_000_000_000_000_600u64 {
+        t += Nanos::from_millis(100);
+        d.heartbeat_seq(t, seq);
+        let eta = d.interval().as_secs_f64();
+        assert!((eta - 0.1).abs() < 1e-3, "η = {eta} at {seq}");
+    }
+    let after = d.deadline(5.0).unwrap() - t;
+    assert!(
+        after <= before + Nanos::from_millis(20),
+        "{before} then {after}"
+    );
+    // Real losses (time passes as the numbers say) are not a renumbering.
+    t += Nanos::from_secs(60);
+    d.heartbeat_seq(t, 1_700_000_000_000_001_199);
+    assert!((d.interval().as_secs_f64() - 0.1).abs() < 1e-3);
+}

@@ -372,12 +372,25 @@ impl Adaptive {
     }
 
     /// Updates the interval estimate with an arrival at `at` numbered `seq`.
-    fn learn_interval(&mut self, seq: u64, at: u64) {
-        let Some(first) = self.first else {
-            self.first = Some((seq, at));
-            self.anchor = (seq, at);
-            self.next_anchor = (seq, at);
-            return;
+    /// Whether sequence numbers jumped far beyond what the elapsed time allows since the
+    /// previous arrival: a sender that restarted and numbers from somewhere else. The interval
+    /// estimate then starts afresh from this arrival, keeping η.
+    fn renumbered(&self, seq: u64, at: u64, previous: Option<(u64, u64)>) -> bool {
+        previous.is_some_and(|(s, t)| {
+            let jump = seq.saturating_sub(s);
+            jump > SPAN && (at.saturating_sub(t) as f64) < jump as f64 * self.eta * 0.25
+        })
+    }
+
+    fn learn_interval(&mut self, seq: u64, at: u64, previous: Option<(u64, u64)>) {
+        let first = match self.first {
+            Some(first) if !self.renumbered(seq, at, previous) => first,
+            _ => {
+                self.first = Some((seq, at));
+                self.anchor = (seq, at);
+                self.next_anchor = (seq, at);
+                return;
+            }
         };
         if seq.saturating_sub(self.next_anchor.0) >= SPAN {
             self.anchor = self.next_anchor;
@@ -397,12 +410,13 @@ impl Adaptive {
 
 impl Detector for Adaptive {
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        let previous = self.log.max_seq.zip(self.log.last.map(Nanos::as_nanos));
         let accepted = match self.log.accept(at, seq) {
             Ok(accepted) => accepted,
             Err(ignored) => return ignored,
         };
         let eta = self.eta;
-        self.learn_interval(accepted.seq, at.as_nanos());
+        self.learn_interval(accepted.seq, at.as_nanos(), previous);
         let Some(interval) = accepted.interval else {
             self.refit();
             return Arrival::Accepted;
@@ -423,8 +437,16 @@ impl Detector for Adaptive {
     }
 
     fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        let previous = self.log.max_seq.zip(self.log.last.map(Nanos::as_nanos));
         match self.log.accept(at, seq) {
-            Ok(_) => Arrival::Accepted,
+            Ok(accepted) => {
+                // The interval is not learned, but a renumbering still restarts the estimate.
+                if self.renumbered(accepted.seq, at.as_nanos(), previous) {
+                    let here = (accepted.seq, at.as_nanos());
+                    (self.first, self.anchor, self.next_anchor) = (Some(here), here, here);
+                }
+                Arrival::Accepted
+            }
             Err(ignored) => ignored,
         }
     }
