@@ -1,0 +1,68 @@
+"""Prints the two coefficient tables of `src/math/normal.rs`, each row the coefficients (lowest
+degree first) of a polynomial of degree 11 in u = z - k on the piece [k - 1/2, k + 1/2]. Both
+are in φ's units (log10), since the φ query is the hot path:
+
+* `H_POLY`, k = 0..=37: h(z) = -log10 Q(z) - z^2 log10(e)/2 = -log10(erfcx(z/sqrt 2) / 2),
+  the upper tail for 0 <= z <= 37 (piece 0 on [0, 1/2] only: no negative z reaches it);
+* `P_POLY`, k = 3..=38: P(a) = Q(a) exp(a^2/2) log10(e) = log10(e) erfcx(a/sqrt 2) / 2, the
+  lower tail's complement Q(a) = P(a) exp(-a^2/2) ln 10 for 2.5 < a < 38.5 (row k - 3).
+
+Each polynomial interpolates at the 12 Chebyshev-Lobatto nodes of its piece, endpoints
+included, so that neighbouring pieces agree at their common end to the rounding of their
+coefficients. Values are computed with mpmath at 50 digits and printed rounded to f64; the
+largest interpolation error (absolute for h, relative for P) is printed to stderr as a check.
+
+Run: python3 tests/data/ln_q_poly.py  (needs `pip install mpmath`).
+"""
+
+import sys
+
+import mpmath as mp
+
+mp.mp.dps = 50
+DEGREE = 11
+
+
+def h(z):
+    return -mp.log10(mp.erfc(z / mp.sqrt(2)) / 2) - z * z / 2 / mp.log(10)
+
+
+def p(a):
+    return mp.erfc(a / mp.sqrt(2)) / 2 * mp.exp(a * a / 2) / mp.log(10)
+
+
+def piece(f, k, lo, hi, relative):
+    """Monomial coefficients in u = z - k interpolating f on [lo, hi] (offsets from k)."""
+    n = DEGREE + 1
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    us = [mid + half * mp.cos(mp.pi * j / DEGREE) for j in range(n)]
+    a = mp.matrix([[u**q for q in range(n)] for u in us])
+    b = mp.matrix([f(k + u) for u in us])
+    coef = mp.lu_solve(a, b)
+    err = 0
+    for i in range(401):
+        u = lo + (hi - lo) * mp.mpf(i) / 400
+        want = f(k + u)
+        got = sum(coef[q] * u**q for q in range(n))
+        err = max(err, abs(got - want) / (abs(want) if relative else 1))
+    return [coef[q] for q in range(n)], err
+
+
+def table(name, f, ks, relative, first_lo):
+    worst = 0
+    print("const %s: [[f64; %d]; %d] = [" % (name, DEGREE + 1, len(ks)))
+    for i, k in enumerate(ks):
+        lo = first_lo if i == 0 else -mp.mpf(1) / 2
+        coef, err = piece(f, mp.mpf(k), lo, mp.mpf(1) / 2, relative)
+        worst = max(worst, err)
+        print("    [")
+        for x in coef:
+            print("        %s," % repr(float(x)))
+        print("    ],")
+    print("];")
+    print("%s: worst interpolation error %s" % (name, mp.nstr(worst, 3)), file=sys.stderr)
+
+
+table("H_POLY", h, range(0, 38), False, mp.mpf(0))
+print()
+table("P_POLY", p, range(3, 39), True, -mp.mpf(1) / 2)
