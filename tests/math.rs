@@ -257,6 +257,49 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn window_mean_is_split_exactly(
+        cap in 1usize..2_000,
+        xs in prop::collection::vec(
+            prop_oneof![0u64..2_000, 99_000_000u64..101_000_000, any::<u64>()], 1..3_000)
+    ) {
+        let mut w = IntervalWindow::new(cap);
+        for &x in &xs {
+            w.push(x);
+        }
+        let n = w.len() as u128;
+        let (whole, frac) = w.mean_parts();
+        prop_assert_eq!(u128::from(whole), w.sum() / n);
+        let want = (w.sum() % n) as f64 / n as f64;
+        prop_assert!((frac - want).abs() <= f64::EPSILON * want, "{} vs {}", frac, want);
+        let (whole2, frac2, _) = w.moments();
+        prop_assert_eq!((whole2, frac2), (whole, frac));
+    }
+}
+
+#[test]
+fn window_division_handles_every_rounding_of_the_quotient() {
+    // Sums just below, at and above multiples of n, for means up to 2^53: the quotient's
+    // floating-point estimate rounds either way and sometimes misses by more.
+    for n in [1usize, 2, 3, 7, 1000, 1023, 1 << 20] {
+        for mean in [1u64, 99_999_999, 100_000_000, (1 << 50) + 3, 1 << 53] {
+            let mut w = IntervalWindow::new(n);
+            for _ in 0..n {
+                w.push(mean);
+            }
+            for delta in [0u64, 1, 2] {
+                if delta > 0 && n > 1 {
+                    w.push(mean - delta);
+                }
+                let s = w.sum();
+                let nn = w.len() as u128;
+                assert_eq!(u128::from(w.mean_parts().0), s / nn, "n={n} mean={mean}");
+            }
+        }
+    }
+}
+
 #[test]
 fn window_stays_exact_over_millions_of_pushes() {
     // A long run of 100 ms ± 3 ns intervals: the variance must stay that of the last window,
