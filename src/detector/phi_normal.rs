@@ -156,6 +156,26 @@ impl PhiNormal {
         e * i128::from(self.len) - self.window.sum() as i128
     }
 
+    /// φ of a standard score under the configured tail.
+    #[inline]
+    fn phi_of(&self, z: f64) -> f64 {
+        match self.config.tail {
+            Tail::Normal => phi_of_z(z),
+            Tail::Logistic => phi_logistic(z),
+        }
+    }
+
+    /// φ for a spread of more than 2^45 ns (nine hours): one nanosecond moves z by less than
+    /// φ's rounding can move it back, and φ could fall by an ulp between neighbouring instants.
+    /// On the grid of multiples of 2^−45 every step raises φ by more than its rounding error,
+    /// so rounding z to that grid keeps φ non-decreasing, at a cost below 6e−13 relative. Out
+    /// of line, so that the usual path does not wait for the rounding.
+    #[cold]
+    #[inline(never)]
+    fn phi_coarse(&self, z: f64) -> f64 {
+        self.phi_of((z + Z_GRID_SHIFT) - Z_GRID_SHIFT)
+    }
+
     fn z_of(&self, phi: f64) -> f64 {
         match self.config.tail {
             Tail::Normal => z_of_phi(phi),
@@ -192,23 +212,15 @@ impl Detector for PhiNormal {
                 0.0
             };
         }
-        let mut z = match self.excess(elapsed) {
+        let z = match self.excess(elapsed) {
             // Exact below 2^53, then one rounding.
             Some(excess) => excess as f64 * self.inv_n_scale,
             None => self.excess_wide(elapsed) as f64 * self.inv_n_scale,
         };
         if self.scale > COARSE_SCALE {
-            // A spread of more than 2^45 ns (nine hours): one nanosecond moves z by less than
-            // φ's rounding can move it back, and φ could fall by an ulp between neighbouring
-            // instants. On the grid of multiples of 2^−45 every step raises φ by more than its
-            // rounding error, so rounding z to that grid keeps φ non-decreasing, at a cost
-            // below 6e−13 relative.
-            z = (z + Z_GRID_SHIFT) - Z_GRID_SHIFT;
+            return self.phi_coarse(z);
         }
-        match self.config.tail {
-            Tail::Normal => phi_of_z(z),
-            Tail::Logistic => phi_logistic(z),
-        }
+        self.phi_of(z)
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {

@@ -43,6 +43,20 @@ const SERIES_BELOW: f64 = 1.0 / 67_108_864.0;
 const ROUND_SHIFT: f64 = 4_503_599_627_370_496.0;
 /// Beyond this `a`, the lower tail's complement `Q(a)` comes from `P_POLY`.
 const P_FROM: f64 = 2.5;
+/// `32·log2(e)`: `a²/2` in 64ths of an octave, `exp(−a²/2) = 2^(−a²·this/64)`.
+const HALF_SQ_IN_64THS: f64 = 46.16624130844683;
+/// `(ln 2/64)^i / i!`: `2^(r/64)` to 4e−17 for `|r| ≤ ½`.
+#[allow(clippy::excessive_precision)]
+const EXP2_POLY: [f64; 6] = [
+    1.0,
+    0.010830424696249145,
+    5.86490495505617e-05,
+    2.1173137155464776e-07,
+    5.732851688640402e-10,
+    1.2417843701716925e-12,
+];
+/// 2^−512.
+const TWO_POW_NEG_512: f64 = 7.458340731200207e-155;
 /// `log10(e)/2`.
 const HALF_LOG10_E: f64 = 0.5 * LOG10_E;
 /// `ln(10)/2`.
@@ -101,7 +115,7 @@ fn upper_tail_log10e(a: f64) -> f64 {
         // Strictly greater: 2.5 itself would round to the piece of 2, which P_POLY lacks.
         if a < ZERO_FROM {
             // The polynomial and the exponential do not wait for each other.
-            return p_poly(a) * (-0.5 * a * a).exp();
+            return p_poly(a) * exp_neg_half_sq(a);
         }
         return 0.0;
     }
@@ -129,6 +143,33 @@ fn phi_lower(q10: f64) -> f64 {
         q10 + HALF_LN_10 * q10 * q10
     } else {
         -(-q10 * LN_10).ln_1p() * LOG10_E
+    }
+}
+
+/// `exp(−a²/2)` for `2.5 < a < 38.5`, into the subnormals, within 2e−13 relative (the
+/// rounding of `a²` itself): inline, without the library call and its checks, as
+/// `2^(−y/64)` for `y = a²·32·log2(e)`. With `k = round(y) = 64·m + j`, that is
+/// `2^−m · 2^(−j/64) · 2^((k − y)/64)`: an exponent, a table entry, and a polynomial of degree
+/// 5 in `k − y ∈ [−½, ½]`, exact to 4e−17.
+#[inline]
+fn exp_neg_half_sq(a: f64) -> f64 {
+    let y = a * a * HALF_SQ_IN_64THS;
+    // y < 2^51: adding 2^52 rounds it to the integer k, left in the low bits.
+    let shifted = y + ROUND_SHIFT;
+    let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
+    // Exact (Sterbenz): k and y are within ½ of each other and y > 288.
+    let r = (shifted - ROUND_SHIFT) - y;
+    let r2 = r * r;
+    let c = &EXP2_POLY;
+    let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
+    let t = EXP2_NEG[(k & 63) as usize] * frac;
+    let m = k >> 6;
+    if m <= 1022 {
+        // 2^−m is a normal number: its exponent field is 1023 − m.
+        t * f64::from_bits((1023 - m) << 52)
+    } else {
+        // Below 2^−1022 the result is subnormal: scale in two steps, rounding once.
+        t * f64::from_bits((1023 + 512 - m) << 52) * TWO_POW_NEG_512
     }
 }
 
@@ -1510,6 +1551,76 @@ const P_POLY: [[f64; 12]; 36] = [
         6.944393985031699e-19,
         -1.8125411999280443e-20,
     ],
+];
+
+/// `2^(−j/64)` for `j = 0..64`, correctly rounded (printed by `tests/data/ln_q_poly.py`); entry
+/// 32 is `1/√2` as a table entry, not as that constant.
+#[allow(clippy::approx_constant)]
+const EXP2_NEG: [f64; 64] = [
+    1.0,
+    0.9892280131939755,
+    0.9785720620877001,
+    0.9680308967461472,
+    0.9576032806985737,
+    0.9472879907934828,
+    0.93708381705515,
+    0.9269895625416927,
+    0.9170040432046712,
+    0.9071260877501994,
+    0.8973545375015536,
+    0.8876882462632606,
+    0.8781260801866497,
+    0.8686669176368531,
+    0.859309649061239,
+    0.8500531768592617,
+    0.8408964152537145,
+    0.8318382901633682,
+    0.8228777390769825,
+    0.8140137109286739,
+    0.8052451659746271,
+    0.7965710756711335,
+    0.7879904225539432,
+    0.7795022001189185,
+    0.7711054127039704,
+    0.7627990753722692,
+    0.7545822137967114,
+    0.7464538641456324,
+    0.7384130729697497,
+    0.7304588970903235,
+    0.7225904034885233,
+    0.714806669195985,
+    0.7071067811865476,
+    0.6994898362691556,
+    0.691954940981916,
+    0.6845012114872953,
+    0.6771277734684463,
+    0.6698337620266515,
+    0.6626183215798707,
+    0.6554806057623822,
+    0.6484197773255048,
+    0.6414350080393891,
+    0.6345254785958666,
+    0.6276903785123455,
+    0.620928906036742,
+    0.614240268053435,
+    0.6076236799902345,
+    0.6010783657263515,
+    0.5946035575013605,
+    0.5881984958251406,
+    0.5818624293887887,
+    0.5755946149764913,
+    0.5693943173783458,
+    0.5632608093041209,
+    0.5571933712979462,
+    0.5511912916539204,
+    0.5452538663326288,
+    0.5393803988785599,
+    0.5335702003384118,
+    0.5278225891802786,
+    0.5221368912137069,
+    0.5165124395106142,
+    0.5109485743270583,
+    0.5054446430258502,
 ];
 
 #[cfg(test)]

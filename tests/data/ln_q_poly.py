@@ -1,11 +1,14 @@
-"""Prints the two coefficient tables of `src/math/normal.rs`, each row the coefficients (lowest
-degree first) of a polynomial of degree 11 in u = z - k on the piece [k - 1/2, k + 1/2]. Both
-are in φ's units (log10), since the φ query is the hot path:
+"""Prints the tables of `src/math/normal.rs`. Two of polynomial pieces, each row the
+coefficients (lowest degree first) of a polynomial of degree 11 in u = z - k on the piece
+[k - 1/2, k + 1/2], both in φ's units (log10), since the φ query is the hot path:
 
 * `H_POLY`, k = 0..=37: h(z) = -log10 Q(z) - z^2 log10(e)/2 = -log10(erfcx(z/sqrt 2) / 2),
   the upper tail for 0 <= z <= 37 (piece 0 on [0, 1/2] only: no negative z reaches it);
 * `P_POLY`, k = 3..=38: P(a) = Q(a) exp(a^2/2) log10(e) = log10(e) erfcx(a/sqrt 2) / 2, the
   lower tail's complement Q(a) = P(a) exp(-a^2/2) ln 10 for 2.5 < a < 38.5 (row k - 3).
+
+and those of the inline exp(-a^2/2): `EXP2_NEG`, 2^(-j/64) for j = 0..64, and `EXP2_POLY`,
+(ln 2/64)^i / i!, with `HALF_SQ_IN_64THS` = 32 log2(e).
 
 Each polynomial interpolates at the 12 Chebyshev-Lobatto nodes of its piece, endpoints
 included, so that neighbouring pieces agree at their common end to the rounding of their
@@ -66,3 +69,14 @@ def table(name, f, ks, relative, first_lo):
 table("H_POLY", h, range(0, 38), False, mp.mpf(0))
 print()
 table("P_POLY", p, range(3, 39), True, -mp.mpf(1) / 2)
+print()
+print("const HALF_SQ_IN_64THS: f64 = %s;" % repr(float(32 / mp.log(2))))
+print("const EXP2_POLY: [f64; 6] = [")
+for i in range(6):
+    print("    %s," % repr(float((mp.log(2) / 64) ** i / mp.factorial(i))))
+print("];")
+print()
+print("const EXP2_NEG: [f64; 64] = [")
+for j in range(64):
+    print("    %s," % repr(float(mp.mpf(2) ** (-mp.mpf(j) / 64))))
+print("];")
