@@ -121,11 +121,17 @@ impl PhiNormal {
             None => self.window.variance() * n_f * n_f,
         };
         // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S); min_std is
-        // validated to at most 2^53, so its cast to i64 is exact.
-        let n_floor = max(
-            self.config.min_std.as_nanos() as i64 as f64 * n_f,
-            self.config.min_std_ratio * u128_to_f64(self.window.sum()),
-        );
+        // validated to at most 2^53, so its cast to i64 is exact. No floor at all (the
+        // default) skips the conversions.
+        let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
+        let n_floor = if min_std == 0 && ratio == 0.0 {
+            0.0
+        } else {
+            max(
+                min_std as i64 as f64 * n_f,
+                ratio * u128_to_f64(self.window.sum()),
+            )
+        };
         let n_sigma = n2_var.sqrt();
         if n2_var > n_floor * n_floor {
             self.scale = n_sigma * self.inv_len;

@@ -13,15 +13,15 @@
 //!   error after ten terms is below 1e−22 relative there;
 //! * for `z < 0`, `ln Q(z) = ln(1 − q)` with `q = Q(−z)`, through `ln_1p` so that φ near zero
 //!   keeps its relative accuracy (or `−q − q²/2` once `q < 2^−26`, and `−q` once `q/2` is
-//!   below the rounding). `q` is `exp(−a²/2 − h(a)·ln 10)` for `a = −z ≤ 2.5`, and
-//!   `P(a)·exp(−a²/2)·ln 10` beyond, where `P(a) = log10(e)·erfcx(a/√2)/2`; below
-//!   `z = −38.5`, where `q` is below half the smallest subnormal, the correctly rounded result
-//!   is `−0`.
+//!   below the rounding), with `q = P(a)·exp(−a²/2)·ln 10` for `a = −z > 2.5`, where
+//!   `P(a) = log10(e)·erfcx(a/√2)/2`; for `a ≤ 2.5`, `−log10(1 − q)` directly as `L(a)`;
+//!   below `z = −38.5`, where `q` is below half the smallest subnormal, the correctly rounded
+//!   result is `−0`.
 //!
-//! `h` and `P` are polynomials of degree 11 on unit pieces centred on the integers,
-//! interpolated at Chebyshev–Lobatto nodes from 50-digit values (`tests/data/ln_q_poly.py`),
-//! with interpolation errors below 4e−15 (absolute for `h`, relative for `P`); neighbouring
-//! pieces agree at their common end. They are in φ's units, log10, because the φ query is the
+//! `h` and `P` are polynomials of degree 11 on unit pieces centred on the integers, `L` on
+//! pieces of half that width, interpolated at Chebyshev–Lobatto nodes from 50-digit values
+//! (`tests/data/ln_q_poly.py`), with interpolation errors below 5e−15 (absolute for `h`,
+//! relative for `P` and `L`); neighbouring pieces agree at their common end. They are in φ's units, log10, because the φ query is the
 //! hot path: it evaluates one polynomial (and one `exp` for `z < 0`), never `erfc` or `ln` in
 //! the usual range.
 //!
@@ -94,7 +94,11 @@ pub fn ln_q(z: f64) -> f64 {
     if z.is_nan() {
         return f64::NAN;
     }
-    ln_1m(upper_tail_log10e(-z) * LN_10)
+    let a = -z;
+    if a <= P_FROM {
+        return -l_poly(a) * LN_10;
+    }
+    ln_1m(upper_tail_log10e(a) * LN_10)
 }
 
 /// `ln Q(z)` for `z ≥ 0` (or `+∞`): the polynomial pieces up to 37, the asymptotic expansion
@@ -108,18 +112,15 @@ fn ln_q_upper(z: f64) -> f64 {
     -0.5 * z * z - z.ln() - HALF_LN_2PI + mills_series(z).ln_1p()
 }
 
-/// `Q(a)·log10(e)` for `a ≥ 0`, to 1e−14 relative while it is a normal number; 0 from 38.5 on.
+/// `Q(a)·log10(e)` for `a > 2.5`, to 1e−14 relative while it is a normal number; 0 from 38.5
+/// on.
 #[inline]
 fn upper_tail_log10e(a: f64) -> f64 {
-    if a > P_FROM {
-        // Strictly greater: 2.5 itself would round to the piece of 2, which P_POLY lacks.
-        if a < ZERO_FROM {
-            // The polynomial and the exponential do not wait for each other.
-            return p_poly(a) * exp_neg_half_sq(a);
-        }
-        return 0.0;
+    if a < ZERO_FROM {
+        // The polynomial and the exponential do not wait for each other.
+        return p_poly(a) * exp_neg_half_sq(a);
     }
-    (-(0.5 * a * a + h_poly(a) * LN_10)).exp() * LOG10_E
+    0.0
 }
 
 /// `ln(1 − q)` for `0 ≤ q ≤ ½`: `ln_1p`, or for `q < 2^−26` the first two terms of
@@ -163,13 +164,13 @@ fn exp_neg_half_sq(a: f64) -> f64 {
     let c = &EXP2_POLY;
     let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
     let t = EXP2_NEG[(k & 63) as usize] * frac;
-    let m = k >> 6;
-    if m <= 1022 {
-        // 2^−m is a normal number: its exponent field is 1023 − m.
-        t * f64::from_bits((1023 - m) << 52)
+    // 2^−m for m = k >> 6 has the exponent field 1023 − m; (k >> 6) << 52 = (k & !63) << 46.
+    let m_field = (k & !63) << 46;
+    if k < 1023 << 6 {
+        t * f64::from_bits((1023 << 52) - m_field)
     } else {
         // Below 2^−1022 the result is subnormal: scale in two steps, rounding once.
-        t * f64::from_bits((1023 + 512 - m) << 52) * TWO_POW_NEG_512
+        t * f64::from_bits(((1023 + 512) << 52) - m_field) * TWO_POW_NEG_512
     }
 }
 
@@ -177,6 +178,13 @@ fn exp_neg_half_sq(a: f64) -> f64 {
 #[inline]
 fn h_poly(z: f64) -> f64 {
     piece_poly(&H_POLY, 0, z)
+}
+
+/// `L(a) = −log10(1 − Q(a))`, φ just below the mean, for `0 < a ≤ 2.5`: pieces of half
+/// width, in `2a`.
+#[inline]
+fn l_poly(a: f64) -> f64 {
+    piece_poly(&L_POLY, 0, 2.0 * a)
 }
 
 /// `P(a) = Q(a)·exp(a²/2)·log10(e)` for `2.5 < a < 38.5`.
@@ -271,9 +279,13 @@ fn ln_q_slope(z: f64, ln_q_z: f64) -> f64 {
 /// ```
 #[inline]
 pub fn phi_of_z(z: f64) -> f64 {
+    // The usual cases first: well below the mean (a live peer's φ), then above it.
+    if z < -P_FROM {
+        // Strictly below: −2.5 itself would round to the piece of 2, which P_POLY lacks.
+        return phi_lower(upper_tail_log10e(-z));
+    }
     if z >= 0.0 {
         if z <= ASYMPTOTIC_FROM {
-            // The φ query's usual path: one polynomial.
             return z * z * HALF_LOG10_E + h_poly(z);
         }
         return -ln_q_upper(z) * LOG10_E;
@@ -281,7 +293,7 @@ pub fn phi_of_z(z: f64) -> f64 {
     if z.is_nan() {
         return f64::NAN;
     }
-    phi_lower(upper_tail_log10e(-z))
+    l_poly(-z)
 }
 
 /// The standard score at which φ reaches `phi`: the `z` solving `−log10 Q(z) = phi`.
@@ -1550,6 +1562,103 @@ const P_POLY: [[f64; 12]; 36] = [
         -2.657336980542244e-17,
         6.944393985031699e-19,
         -1.8125411999280443e-20,
+    ],
+];
+
+/// The pieces of `L(a) = −log10(1 − Q(a))`, φ just below the mean: row `k` holds the
+/// coefficients, lowest degree first, of the degree-11 polynomial in `u = 2a − k` interpolating
+/// `L` at the Chebyshev–Lobatto nodes of `2a ∈ [k − ½, k + ½]` (of `[0, ½]` for row 0), for
+/// `k = 0..=5`. Generated by `tests/data/ln_q_poly.py`; the relative interpolation error is
+/// below 5e−15.
+#[allow(
+    clippy::approx_constant,
+    clippy::excessive_precision,
+    clippy::unreadable_literal
+)]
+const L_POLY: [[f64; 12]; 6] = [
+    [
+        0.3010299956639812,
+        -0.17325843097624202,
+        0.0345600567762181,
+        -0.0019725439500612313,
+        -0.0001298027966225787,
+        5.018916513529619e-07,
+        1.438774495895875e-06,
+        1.7697820160625875e-07,
+        2.732643172994213e-09,
+        -2.3973836392576467e-09,
+        -4.218672694675972e-10,
+        2.641433621418407e-12,
+    ],
+    [
+        0.16023139227784902,
+        -0.1105627834094447,
+        0.027893896617927107,
+        -0.002451864910563269,
+        -9.971559862515913e-05,
+        1.2597830109966529e-05,
+        2.466831350637811e-06,
+        6.452492450483467e-08,
+        -3.585963499561816e-08,
+        -5.502331570526885e-09,
+        3.655347561179287e-11,
+        1.1448600248146071e-10,
+    ],
+    [
+        0.07502601295781804,
+        -0.06245154018721037,
+        0.020103150332537966,
+        -0.002675599364764593,
+        -6.194238318447809e-07,
+        2.6121712449317948e-05,
+        1.5215902179248513e-06,
+        -3.706647880212726e-07,
+        -6.028414083107972e-08,
+        2.906340635188718e-09,
+        1.5946525876954407e-09,
+        7.69774156193966e-11,
+    ],
+    [
+        0.03002862123211565,
+        -0.0301378113845041,
+        0.012347384099546202,
+        -0.0024023340031970627,
+        0.00013633388043957426,
+        2.4872779603353016e-05,
+        -2.1750478232435384e-06,
+        -5.582925533020602e-07,
+        3.230772409026105e-08,
+        1.455782934890642e-08,
+        -2.2185958546986398e-10,
+        -3.727012708646609e-10,
+    ],
+    [
+        0.009994379534108694,
+        -0.011996920949216972,
+        0.006164161534905444,
+        -0.0016683677220872479,
+        0.0002124589929766413,
+        3.516417081921073e-06,
+        -4.169386035666311e-06,
+        8.126043350824752e-08,
+        9.804251964431312e-08,
+        -4.058627059009311e-09,
+        -2.429351908458395e-09,
+        1.3612508955280416e-10,
+    ],
+    [
+        0.0027052313961437313,
+        -0.003830005140870236,
+        0.002410641453613622,
+        -0.0008590232158941308,
+        0.00017624944141611594,
+        -1.5331632847079485e-05,
+        -1.6043207637223697e-06,
+        5.070923334290368e-07,
+        -4.5021129464692035e-09,
+        -1.2463997916048286e-08,
+        9.72071910614495e-10,
+        2.5269401719520487e-10,
     ],
 ];
 

@@ -5,7 +5,12 @@ coefficients (lowest degree first) of a polynomial of degree 11 in u = z - k on 
 * `H_POLY`, k = 0..=37: h(z) = -log10 Q(z) - z^2 log10(e)/2 = -log10(erfcx(z/sqrt 2) / 2),
   the upper tail for 0 <= z <= 37 (piece 0 on [0, 1/2] only: no negative z reaches it);
 * `P_POLY`, k = 3..=38: P(a) = Q(a) exp(a^2/2) log10(e) = log10(e) erfcx(a/sqrt 2) / 2, the
-  lower tail's complement Q(a) = P(a) exp(-a^2/2) ln 10 for 2.5 < a < 38.5 (row k - 3).
+  lower tail's complement Q(a) = P(a) exp(-a^2/2) ln 10 for 2.5 < a < 38.5 (row k - 3);
+
+and one of half-width pieces, in u = 2a - k:
+
+* `L_POLY`, k = 0..=5: L(a) = -log10(1 - Q(a)), φ just below the mean, for 0 < a <= 2.5
+  (piece 0 on [0, 1/4] only);
 
 and those of the inline exp(-a^2/2): `EXP2_NEG`, 2^(-j/64) for j = 0..64, and `EXP2_POLY`,
 (ln 2/64)^i / i!, with `HALF_SQ_IN_64THS` = 32 log2(e).
@@ -13,7 +18,7 @@ and those of the inline exp(-a^2/2): `EXP2_NEG`, 2^(-j/64) for j = 0..64, and `E
 Each polynomial interpolates at the 12 Chebyshev-Lobatto nodes of its piece, endpoints
 included, so that neighbouring pieces agree at their common end to the rounding of their
 coefficients. Values are computed with mpmath at 50 digits and printed rounded to f64; the
-largest interpolation error (absolute for h, relative for P) is printed to stderr as a check.
+largest interpolation error (absolute for h, relative for P and L) is printed to stderr as a check.
 
 Run: python3 tests/data/ln_q_poly.py  (needs `pip install mpmath`).
 """
@@ -32,6 +37,11 @@ def h(z):
 
 def p(a):
     return mp.erfc(a / mp.sqrt(2)) / 2 * mp.exp(a * a / 2) / mp.log(10)
+
+
+def lower(x):
+    a = x / 2
+    return -mp.log10(1 - mp.erfc(a / mp.sqrt(2)) / 2)
 
 
 def piece(f, k, lo, hi, relative):
@@ -69,6 +79,8 @@ def table(name, f, ks, relative, first_lo):
 table("H_POLY", h, range(0, 38), False, mp.mpf(0))
 print()
 table("P_POLY", p, range(3, 39), True, -mp.mpf(1) / 2)
+print()
+table("L_POLY", lower, range(0, 6), True, mp.mpf(0))
 print()
 print("const HALF_SQ_IN_64THS: f64 = %s;" % repr(float(32 / mp.log(2))))
 print("const EXP2_POLY: [f64; 6] = [")
