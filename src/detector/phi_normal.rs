@@ -54,6 +54,9 @@ pub struct PhiNormal {
     /// exact integer `n·(t − pause) − S = n·(t − pause − μ)`, so that long intervals with a
     /// small spread keep their nanoseconds. `+∞` when `σ' = 0`.
     inv_n_scale: f64,
+    /// Whether a φ query can take the usual path: the normal tail, `0 < σ' ≤ 2^45` ns and
+    /// `S < 2^63`, decided once per heartbeat instead of on every query.
+    usual: bool,
 }
 
 impl PhiNormal {
@@ -68,6 +71,7 @@ impl PhiNormal {
             inv_len: 0.0,
             scale: 0.0,
             inv_n_scale: f64::INFINITY,
+            usual: false,
         };
         d.reset();
         Ok(d)
@@ -107,7 +111,7 @@ impl PhiNormal {
     /// its chain of dependent operations is kept short: the exact `n²·var` in integers, then a
     /// square root and a division that do not wait for each other,
     /// `1/(n·σ) = sqrt(n²·var) · (1/(n²·var))`; no quotient of the sums.
-    #[inline]
+    #[inline(always)]
     fn refresh(&mut self) {
         let n = self.window.len() as u64;
         if n != self.len {
@@ -141,45 +145,59 @@ impl PhiNormal {
             self.scale = n_floor * self.inv_len;
             self.inv_n_scale = 1.0 / n_floor;
         }
+        self.usual = self.config.tail == Tail::Normal
+            && self.scale > 0.0
+            && self.scale <= COARSE_SCALE
+            && self.window.sum() >> 63 == 0;
     }
 
     /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact in 64-bit integers in
-    /// the usual case (`None` when it does not fit: elapsed times of years, or sums beyond
-    /// 2^63).
+    /// the usual case (`None` when it does not fit: elapsed times of centuries, or, for large
+    /// windows, of days). The caller has checked that `S < 2^63`.
     #[inline]
     fn excess(&self, elapsed: u64) -> Option<i64> {
-        // The pause is validated to at most 2^53 and n to at most 2^20: both casts are exact.
+        // The pause is validated to at most 2^53, n to at most 2^20 and S checked below 2^63:
+        // the casts are exact.
         let e = i64::try_from(elapsed).ok()? - self.config.acceptable_pause.as_nanos() as i64;
-        let sum = i64::try_from(self.window.sum()).ok()?;
+        let sum = self.window.sum() as i64;
         e.checked_mul(self.len as i64)?.checked_sub(sum)
     }
 
     /// [`excess`](Self::excess) in 128-bit integers, where it always fits (`n ≤ 2^20`,
-    /// `elapsed < 2^64`, `S < 2^74`): the rare path.
-    #[cold]
+    /// `elapsed < 2^64`, `S < 2^74`): the rare path. Exact; its conversion to `f64` rounds
+    /// once, as the usual path's does.
     fn excess_wide(&self, elapsed: u64) -> i128 {
         let e = i128::from(elapsed) - i128::from(self.config.acceptable_pause.as_nanos());
         e * i128::from(self.len) - self.window.sum() as i128
     }
 
-    /// φ of a standard score under the configured tail.
-    #[inline]
-    fn phi_of(&self, z: f64) -> f64 {
+    /// φ off the usual path: no spread, a spread beyond 2^45 ns, the logistic tail, or
+    /// integers beyond 64 bits. Out of line, so that the usual path carries none of it.
+    #[cold]
+    #[inline(never)]
+    fn phi_unusual(&self, elapsed: u64) -> f64 {
+        if self.scale == 0.0 {
+            // No spread: a point mass at the mean, crossed after its rounded-down value plus the
+            // pause, that is once elapsed − pause > ⌊S/n⌋, or n·(elapsed − pause) > S.
+            return if self.excess_wide(elapsed) > 0 {
+                PHI_MAX
+            } else {
+                0.0
+            };
+        }
+        let mut z = self.excess_wide(elapsed) as f64 * self.inv_n_scale;
+        if self.scale > COARSE_SCALE {
+            // A spread of more than 2^45 ns (nine hours): one nanosecond moves z by less than
+            // φ's rounding can move it back, and φ could fall by an ulp between neighbouring
+            // instants. On the grid of multiples of 2^−45 every step raises φ by more than its
+            // rounding error, so rounding z to that grid keeps φ non-decreasing, at a cost
+            // below 6e−13 relative.
+            z = (z + Z_GRID_SHIFT) - Z_GRID_SHIFT;
+        }
         match self.config.tail {
             Tail::Normal => phi_of_z(z),
             Tail::Logistic => phi_logistic(z),
         }
-    }
-
-    /// φ for a spread of more than 2^45 ns (nine hours): one nanosecond moves z by less than
-    /// φ's rounding can move it back, and φ could fall by an ulp between neighbouring instants.
-    /// On the grid of multiples of 2^−45 every step raises φ by more than its rounding error,
-    /// so rounding z to that grid keeps φ non-decreasing, at a cost below 6e−13 relative. Out
-    /// of line, so that the usual path does not wait for the rounding.
-    #[cold]
-    #[inline(never)]
-    fn phi_coarse(&self, z: f64) -> f64 {
-        self.phi_of((z + Z_GRID_SHIFT) - Z_GRID_SHIFT)
     }
 
     fn z_of(&self, phi: f64) -> f64 {
@@ -209,24 +227,13 @@ impl Detector for PhiNormal {
             return 0.0;
         };
         let elapsed = elapsed.as_nanos();
-        if self.scale == 0.0 {
-            // No spread: a point mass at the mean, crossed after its rounded-down value plus the
-            // pause, that is once elapsed − pause > ⌊S/n⌋, or n·(elapsed − pause) > S.
-            return if self.excess_wide(elapsed) > 0 {
-                PHI_MAX
-            } else {
-                0.0
-            };
-        }
-        let z = match self.excess(elapsed) {
+        if self.usual
+            && let Some(excess) = self.excess(elapsed)
+        {
             // Exact below 2^53, then one rounding.
-            Some(excess) => excess as f64 * self.inv_n_scale,
-            None => self.excess_wide(elapsed) as f64 * self.inv_n_scale,
-        };
-        if self.scale > COARSE_SCALE {
-            return self.phi_coarse(z);
+            return phi_of_z(excess as f64 * self.inv_n_scale);
         }
-        self.phi_of(z)
+        self.phi_unusual(elapsed)
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {

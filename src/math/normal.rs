@@ -143,8 +143,16 @@ fn phi_lower(q10: f64) -> f64 {
     } else if q10 < SERIES_BELOW * LOG10_E {
         q10 + HALF_LN_10 * q10 * q10
     } else {
-        -(-q10 * LN_10).ln_1p() * LOG10_E
+        phi_lower_ln_1p(q10)
     }
+}
+
+/// [`phi_lower`] through `ln_1p`, for `q ≥ 2^−26`: out of line, so that the usual paths of
+/// [`phi_of_z`] make no call and need no stack frame.
+#[cold]
+#[inline(never)]
+fn phi_lower_ln_1p(q10: f64) -> f64 {
+    -(-q10 * LN_10).ln_1p() * LOG10_E
 }
 
 /// `exp(−a²/2)` for `2.5 < a < 38.5`, into the subnormals, within 2e−13 relative (the
@@ -288,12 +296,20 @@ pub fn phi_of_z(z: f64) -> f64 {
         if z <= ASYMPTOTIC_FROM {
             return z * z * HALF_LOG10_E + h_poly(z);
         }
-        return -ln_q_upper(z) * LOG10_E;
+        return phi_asymptotic(z);
     }
     if z.is_nan() {
         return f64::NAN;
     }
     l_poly(-z)
+}
+
+/// [`phi_of_z`] beyond 37 (and `+∞`), from the asymptotic expansion: out of line, like
+/// [`phi_lower_ln_1p`].
+#[cold]
+#[inline(never)]
+fn phi_asymptotic(z: f64) -> f64 {
+    -ln_q_upper(z) * LOG10_E
 }
 
 /// The standard score at which φ reaches `phi`: the `z` solving `−log10 Q(z) = phi`.
