@@ -115,26 +115,21 @@ impl PhiNormal {
     fn refresh(&mut self) {
         let n = self.window.len() as u64;
         if n != self.len {
-            // n ≤ MAX_WINDOW = 2^20: the cast to i64 is exact and converts in one instruction.
             self.len = n;
-            self.inv_len = 1.0 / (n as i64 as f64);
+            self.inv_len = 1.0 / n as f64;
         }
-        let n_f = n as i64 as f64;
+        // Conversions to f64 here and in φ go through `small_to_f64`: see there why.
         let n2_var = match self.window.n2_variance() {
-            Some(exact) => u128_to_f64(exact),
-            None => self.window.variance() * n_f * n_f,
+            Some(exact) if exact >> 83 == 0 => exact_to_f64(exact),
+            _ => self.n2_var_wide(),
         };
-        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S); min_std is
-        // validated to at most 2^53, so its cast to i64 is exact. No floor at all (the
-        // default) skips the conversions.
+        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
+        // (the default) skips the conversions.
         let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
         let n_floor = if min_std == 0 && ratio == 0.0 {
             0.0
         } else {
-            max(
-                min_std as i64 as f64 * n_f,
-                ratio * u128_to_f64(self.window.sum()),
-            )
+            self.n_floor(min_std, ratio)
         };
         let n_sigma = n2_var.sqrt();
         if n2_var > n_floor * n_floor {
@@ -149,6 +144,27 @@ impl PhiNormal {
             && self.scale > 0.0
             && self.scale <= COARSE_SCALE
             && self.window.sum() >> 63 == 0;
+    }
+
+    /// `n²·var` beyond 2^83 (a spread of seconds with a window of a thousand).
+    #[cold]
+    #[inline(never)]
+    fn n2_var_wide(&self) -> f64 {
+        let n = self.len as f64;
+        match self.window.n2_variance() {
+            Some(exact) => u128_to_f64(exact),
+            None => self.window.variance() * (n * n),
+        }
+    }
+
+    /// `n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S)`.
+    #[cold]
+    #[inline(never)]
+    fn n_floor(&self, min_std: u64, ratio: f64) -> f64 {
+        max(
+            min_std as f64 * self.len as f64,
+            ratio * u128_to_f64(self.window.sum()),
+        )
     }
 
     /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact in 64-bit integers in
@@ -229,9 +245,10 @@ impl Detector for PhiNormal {
         let elapsed = elapsed.as_nanos();
         if self.usual
             && let Some(excess) = self.excess(elapsed)
+            && excess.unsigned_abs() < 1 << 51
         {
-            // Exact below 2^53, then one rounding.
-            return phi_of_z(excess as f64 * self.inv_n_scale);
+            // Exact, then one rounding in the product.
+            return phi_of_z(small_to_f64(excess) * self.inv_n_scale);
         }
         self.phi_unusual(elapsed)
     }
@@ -267,6 +284,30 @@ const COARSE_SCALE: f64 = 35_184_372_088_832.0;
 /// 1.5·2^7: adding and subtracting it rounds `|z| < 64` to a multiple of 2^−45 (larger `|z|`
 /// to a coarser grid, which is still monotone and far beyond where precision matters).
 const Z_GRID_SHIFT: f64 = 192.0;
+
+/// `x as f64` for `|x| < 2^51`, exactly: `1.5·2^52 + x` has `x` in its low bits. The
+/// conversion instruction would merge into the old contents of its target register, a false
+/// dependency the compiler does not always break, which can chain one call's result to the
+/// next call's work (it cost heartbeat-then-query loops a third of their speed); this writes
+/// the whole register: an integer addition, a move and a subtraction.
+#[inline(always)]
+fn small_to_f64(x: i64) -> f64 {
+    f64::from_bits(MAGIC.to_bits().wrapping_add(x as u64)) - MAGIC
+}
+
+/// `x as f64` for `x < 2^83`, correctly rounded, as [`small_to_f64`] of two exact halves.
+#[inline(always)]
+fn exact_to_f64(x: u128) -> f64 {
+    let high = small_to_f64((x >> 32) as i64);
+    let low = small_to_f64((x as u64 & 0xffff_ffff) as i64);
+    // high·2^32 is exact: the sum rounds once.
+    high * TWO_POW_32 + low
+}
+
+/// 1.5·2^52.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+/// 2^32.
+const TWO_POW_32: f64 = 4_294_967_296.0;
 
 /// The larger of two numbers that are never NaN here: one instruction, where `f64::max` adds
 /// NaN handling.

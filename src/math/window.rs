@@ -124,63 +124,39 @@ impl IntervalWindow {
         if self.len == 0 {
             return (0, 0.0);
         }
+        let (q, r) = self.div_len();
+        (q, r as f64 / self.len as f64)
+    }
+
+    /// `(⌊S/n⌋, S mod n)`, in 64-bit arithmetic whenever the sum allows (the usual case, and
+    /// several times faster than a 128-bit division).
+    fn div_len(&self) -> (u64, u64) {
         let n = self.len as u64;
-        let inv_n = 1.0 / (n as i64 as f64);
-        let (q, r) = self.div_len(n, inv_n);
-        (q, r as i64 as f64 * inv_n)
-    }
-
-    /// `(⌊S/n⌋, S mod n)`, exact, without an integer division whenever `S < 2^62` and the mean
-    /// is below 2^50 ns (the usual case by far).
-    ///
-    /// The floating-point quotient `S·(1/n)`, rounded to an integer, is `⌊S/n⌋` or one more;
-    /// the remainder it leaves, computed exactly in 64-bit integers, says which (it lies in
-    /// `[0, n)` or in `[−n, 0)`). Any other remainder (a mean beyond the estimate's precision)
-    /// falls back to the division. An integer division costs several times the rest of the
-    /// heartbeat.
-    #[inline]
-    fn div_len(&self, n: u64, inv_n: f64) -> (u64, u64) {
-        if self.sum >> 62 == 0 {
-            let sum = self.sum as u64;
-            // Below 2^62 the casts to i64 are exact; the quotient is rounded to an integer by
-            // adding 2^52 (beyond 2^51 the result is wrong, and the check below rejects it).
-            let shifted = sum as i64 as f64 * inv_n + ROUND_SHIFT;
-            let est = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
-            // In wrapping arithmetic the remainder is exact whenever it is small. A negative
-            // one means the estimate was one too many: step back without a branch, since
-            // which way the rounding went is a coin toss the predictor would lose half the time.
-            let rem = sum.wrapping_sub(est.wrapping_mul(n));
-            let back = ((rem as i64) >> 63) as u64; // all ones if rem < 0, else 0
-            let (est, rem) = (est.wrapping_add(back), rem.wrapping_add(n & back));
-            if rem < n {
-                return (est, rem);
-            }
+        match u64::try_from(self.sum) {
+            Ok(sum) => (sum / n, sum % n),
+            // S/n ≤ MAX_INTERVAL_NS and the remainder is below n: both fit in 64 bits.
+            Err(_) => (
+                (self.sum / u128::from(n)) as u64,
+                (self.sum % u128::from(n)) as u64,
+            ),
         }
-        // S/n ≤ MAX_INTERVAL_NS and the remainder is below n: both fit in 64 bits.
-        let n = u128::from(n);
-        ((self.sum / n) as u64, (self.sum % n) as u64)
     }
 
-    /// [`mean_parts`](Self::mean_parts) and [`variance`](Self::variance) together:
-    /// `(whole, frac, variance)`, with no integer division (see `div_len`).
-    #[inline]
+    /// [`mean_parts`](Self::mean_parts) and [`variance`](Self::variance) together, with one
+    /// division instead of two: `(whole, frac, variance)`.
     pub fn moments(&self) -> (u64, f64, f64) {
         if self.len == 0 {
             return (0, 0.0, 0.0);
         }
-        // n ≤ MAX_WINDOW = 2^20 and r < n: the casts to i64 are exact, and convert to f64 in
-        // one instruction where a u64 takes several.
-        let n = self.len as u64;
-        let nf = n as i64 as f64;
-        let inv_n = 1.0 / nf;
-        let (q, r) = self.div_len(n, inv_n);
-        let rf = r as i64 as f64 * inv_n;
+        let (q, r) = self.div_len();
+        let nf = self.len as f64;
+        let rf = r as f64 / nf;
         if let Some(n2_var) = self.n2_variance() {
             return (q, rf, u128_to_f64(n2_var) / (nf * nf));
         }
         // q ≤ 2^53 and S + r < 2^74, so the product fits in 128 bits; D ≥ 0 by the identity.
         let d = self.sum_sq - u128::from(q) * (self.sum + u128::from(r));
-        (q, rf, (u128_to_f64(d) * inv_n - rf * rf).max(0.0))
+        (q, rf, (u128_to_f64(d) / nf - rf * rf).max(0.0))
     }
 
     /// `n²·var = n·Q − S²`, exact, when 128-bit integers hold it: `n·Q < 2^127` and
@@ -231,8 +207,6 @@ pub(crate) fn u128_to_f64(x: u128) -> f64 {
 
 /// 2^64.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
-/// 2^52: adding it to `0 ≤ x < 2^51` rounds `x` to an integer held in the low mantissa bits.
-const ROUND_SHIFT: f64 = 4_503_599_627_370_496.0;
 
 #[cfg(test)]
 mod tests {
