@@ -120,7 +120,9 @@ impl PhiNormal {
         }
         // Conversions to f64 here and in φ go through `small_to_f64`: see there why.
         let n2_var = match self.window.n2_variance() {
-            Some(exact) if exact >> 83 == 0 => exact_to_f64(exact),
+            // The unsigned conversion's sequence writes whole registers, unlike the signed
+            // conversion instruction (see `small_to_f64`).
+            Some(exact) if exact >> 64 == 0 => exact as u64 as f64,
             _ => self.n2_var_wide(),
         };
         // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
@@ -146,7 +148,7 @@ impl PhiNormal {
             && self.window.sum() >> 63 == 0;
     }
 
-    /// `n²·var` beyond 2^83 (a spread of seconds with a window of a thousand).
+    /// `n²·var` from 2^64 on (a spread of seconds with a window of a thousand).
     #[cold]
     #[inline(never)]
     fn n2_var_wide(&self) -> f64 {
@@ -295,19 +297,8 @@ fn small_to_f64(x: i64) -> f64 {
     f64::from_bits(MAGIC.to_bits().wrapping_add(x as u64)) - MAGIC
 }
 
-/// `x as f64` for `x < 2^83`, correctly rounded, as [`small_to_f64`] of two exact halves.
-#[inline(always)]
-fn exact_to_f64(x: u128) -> f64 {
-    let high = small_to_f64((x >> 32) as i64);
-    let low = small_to_f64((x as u64 & 0xffff_ffff) as i64);
-    // high·2^32 is exact: the sum rounds once.
-    high * TWO_POW_32 + low
-}
-
 /// 1.5·2^52.
 const MAGIC: f64 = 6_755_399_441_055_744.0;
-/// 2^32.
-const TWO_POW_32: f64 = 4_294_967_296.0;
 
 /// The larger of two numbers that are never NaN here: one instruction, where `f64::max` adds
 /// NaN handling.
