@@ -48,6 +48,9 @@ pub struct PhiNormal {
     len: u64,
     /// `1/n`, recomputed only while the window fills.
     inv_len: f64,
+    /// `⌊2^50/n⌋`: below it, `|elapsed − pause|·n` and so `n·(elapsed − pause) − S` (with
+    /// `S < 2^50`) fit the exact conversion of `small_to_f64`.
+    elapsed_bound: u64,
     /// `σ'`, in ns.
     scale: f64,
     /// `1/(n·σ')`: a φ query's standard score is `(n·(t − pause) − S)` times this, from the
@@ -55,7 +58,7 @@ pub struct PhiNormal {
     /// small spread keep their nanoseconds. `+∞` when `σ' = 0`.
     inv_n_scale: f64,
     /// Whether a φ query can take the usual path: the normal tail, `0 < σ' ≤ 2^45` ns and
-    /// `S < 2^63`, decided once per heartbeat instead of on every query.
+    /// `S < 2^50`, decided once per heartbeat instead of on every query.
     usual: bool,
 }
 
@@ -69,6 +72,7 @@ impl PhiNormal {
             log: ArrivalLog::default(),
             len: 0,
             inv_len: 0.0,
+            elapsed_bound: 0,
             scale: 0.0,
             inv_n_scale: f64::INFINITY,
             usual: false,
@@ -116,6 +120,7 @@ impl PhiNormal {
         let n = self.window.len() as u64;
         if n != self.len {
             self.len = n;
+            self.elapsed_bound = (1 << 50) / n.max(1);
             self.inv_len = 1.0 / n as f64;
         }
         // Conversions to f64 here and in φ go through `small_to_f64`: see there why.
@@ -145,7 +150,7 @@ impl PhiNormal {
         self.usual = self.config.tail == Tail::Normal
             && self.scale > 0.0
             && self.scale <= COARSE_SCALE
-            && self.window.sum() >> 63 == 0;
+            && self.window.sum() >> 50 == 0;
     }
 
     /// `n²·var` from 2^64 on (a spread of seconds with a window of a thousand).
@@ -169,16 +174,17 @@ impl PhiNormal {
         )
     }
 
-    /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact in 64-bit integers in
-    /// the usual case (`None` when it does not fit: elapsed times of centuries, or, for large
-    /// windows, of days). The caller has checked that `S < 2^63`.
+    /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact, when it is below 2^51
+    /// in magnitude: `|elapsed − pause| < 2^50/n` (some 13 days for a window of 1000) and, as
+    /// the usual path requires, `S < 2^50`.
     #[inline]
     fn excess(&self, elapsed: u64) -> Option<i64> {
-        // The pause is validated to at most 2^53, n to at most 2^20 and S checked below 2^63:
-        // the casts are exact.
+        // The pause is validated to at most 2^53 and n to at most 2^20: the casts are exact.
         let e = i64::try_from(elapsed).ok()? - self.config.acceptable_pause.as_nanos() as i64;
-        let sum = self.window.sum() as i64;
-        e.checked_mul(self.len as i64)?.checked_sub(sum)
+        if e.unsigned_abs() >= self.elapsed_bound {
+            return None;
+        }
+        Some(e * self.len as i64 - self.window.sum() as i64)
     }
 
     /// [`excess`](Self::excess) in 128-bit integers, where it always fits (`n ≤ 2^20`,
@@ -190,7 +196,7 @@ impl PhiNormal {
     }
 
     /// φ off the usual path: no spread, a spread beyond 2^45 ns, the logistic tail, or
-    /// integers beyond 64 bits. Out of line, so that the usual path carries none of it.
+    /// integers beyond 2^50. Out of line, so that the usual path carries none of it.
     #[cold]
     #[inline(never)]
     fn phi_unusual(&self, elapsed: u64) -> f64 {
@@ -247,7 +253,6 @@ impl Detector for PhiNormal {
         let elapsed = elapsed.as_nanos();
         if self.usual
             && let Some(excess) = self.excess(elapsed)
-            && excess.unsigned_abs() < 1 << 51
         {
             // Exact, then one rounding in the product.
             return phi_of_z(small_to_f64(excess) * self.inv_n_scale);

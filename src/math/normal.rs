@@ -171,14 +171,16 @@ fn exp_neg_half_sq(a: f64) -> f64 {
     let r2 = r * r;
     let c = &EXP2_POLY;
     let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
-    let t = EXP2_NEG[(k & 63) as usize] * frac;
-    // 2^−m for m = k >> 6 has the exponent field 1023 − m; (k >> 6) << 52 = (k & !63) << 46.
+    // 2^(−j/64)·2^−m, exactly, by lowering the table entry's exponent field by m, while that
+    // stays a normal number; (k >> 6) << 52 = (k & !63) << 46. The entries lie in (½, 1], so
+    // their field is 1022 or 1023.
+    let scale_bits = EXP2_NEG[(k & 63) as usize].to_bits();
     let m_field = (k & !63) << 46;
-    if k < 1023 << 6 {
-        t * f64::from_bits((1023 << 52) - m_field)
+    if k < 1022 << 6 {
+        frac * f64::from_bits(scale_bits - m_field)
     } else {
-        // Below 2^−1022 the result is subnormal: scale in two steps, rounding once.
-        t * f64::from_bits(((1023 + 512) << 52) - m_field) * TWO_POW_NEG_512
+        // Near or below 2^−1022 the result is subnormal: scale in two steps, rounding once.
+        frac * f64::from_bits(scale_bits + (512 << 52) - m_field) * TWO_POW_NEG_512
     }
 }
 
