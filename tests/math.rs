@@ -283,7 +283,7 @@ fn window_division_is_exact_around_multiples_of_n() {
     // Sums just below, at and above multiples of n, for means up to 2^53, in 64-bit and in
     // 128-bit arithmetic.
     for n in [1usize, 2, 3, 7, 1000, 1023, 1 << 20] {
-        for mean in [1u64, 99_999_999, 100_000_000, (1 << 50) + 3, 1 << 53] {
+        for mean in [3u64, 99_999_999, 100_000_000, (1 << 50) + 3, 1 << 53] {
             let mut w = IntervalWindow::new(n);
             for _ in 0..n {
                 w.push(mean);
