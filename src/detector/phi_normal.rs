@@ -1,6 +1,8 @@
 use crate::config::{ConfigError, PhiNormalConfig, Tail};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
-use crate::math::{IntervalWindow, PHI_MAX, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
+use crate::math::{
+    IntervalWindow, PHI_MAX, phi_logistic, phi_of_z, u128_to_f64, y_of_phi_logistic, z_of_phi,
+};
 use crate::time::Nanos;
 
 /// Hayashibara's φ-accrual failure detector with the exact normal tail.
@@ -16,7 +18,11 @@ use crate::time::Nanos;
 /// [`Tail::Logistic`] it reproduces Akka/Pekko's approximation instead.
 ///
 /// Memory: the window's `8 × window` bytes plus about 100 bytes. A heartbeat is O(1) and never
-/// allocates.
+/// allocates; it computes `σ'` from exact integer sums with one square root and one division,
+/// and a φ query evaluates one polynomial (and one `exp` below the mean): see
+/// [`math`](crate::math) for their accuracy. For spreads beyond 2^45 ns (nine hours), where one
+/// nanosecond moves the standard score by less than φ's rounding error, the score is rounded
+/// to a multiple of 2^−45 so that φ stays non-decreasing (a relative change below 6e−13).
 ///
 /// ```
 /// use accrual::{Detector, Nanos, PhiNormal, PhiNormalConfig, Preset};
@@ -38,13 +44,22 @@ pub struct PhiNormal {
     config: PhiNormalConfig,
     window: IntervalWindow,
     log: ArrivalLog,
-    /// `⌊μ⌋ + pause`, in whole ns.
-    loc_whole: u64,
-    /// `μ − ⌊μ⌋`, in `[0, 1)`. Kept apart so that long intervals with a small spread keep
-    /// their nanoseconds.
-    loc_frac: f64,
+    /// The window length `n` that `inv_len` belongs to.
+    len: u64,
+    /// `1/n`, recomputed only while the window fills.
+    inv_len: f64,
+    /// `⌊2^50/n⌋`: below it, `|elapsed − pause|·n` and so `n·(elapsed − pause) − S` (with
+    /// `S < 2^50`) fit the exact conversion of `small_to_f64`.
+    elapsed_bound: u64,
     /// `σ'`, in ns.
     scale: f64,
+    /// `1/(n·σ')`: a φ query's standard score is `(n·(t − pause) − S)` times this, from the
+    /// exact integer `n·(t − pause) − S = n·(t − pause − μ)`, so that long intervals with a
+    /// small spread keep their nanoseconds. `+∞` when `σ' = 0`.
+    inv_n_scale: f64,
+    /// Whether a φ query can take the usual path: the normal tail, `0 < σ' ≤ 2^45` ns and
+    /// `S < 2^50`, decided once per heartbeat instead of on every query.
+    usual: bool,
 }
 
 impl PhiNormal {
@@ -55,9 +70,12 @@ impl PhiNormal {
             window: IntervalWindow::new(config.window),
             config,
             log: ArrivalLog::default(),
-            loc_whole: 0,
-            loc_frac: 0.0,
+            len: 0,
+            inv_len: 0.0,
+            elapsed_bound: 0,
             scale: 0.0,
+            inv_n_scale: f64::INFINITY,
+            usual: false,
         };
         d.reset();
         Ok(d)
@@ -93,15 +111,117 @@ impl PhiNormal {
         self.scale
     }
 
+    /// Recomputes `σ'` and `1/(n·σ')` after the window changed. φ queries wait for this, so
+    /// its chain of dependent operations is kept short: the exact `n²·var` in integers, then a
+    /// square root and a division that do not wait for each other,
+    /// `1/(n·σ) = sqrt(n²·var) · (1/(n²·var))`; no quotient of the sums.
+    #[inline(always)]
     fn refresh(&mut self) {
-        let (whole, frac, variance) = self.window.moments();
-        let mean = whole as f64 + frac;
-        self.loc_whole = whole.saturating_add(self.config.acceptable_pause.as_nanos());
-        self.loc_frac = frac;
-        self.scale = variance
-            .sqrt()
-            .max(self.config.min_std.as_nanos() as f64)
-            .max(self.config.min_std_ratio * mean);
+        let n = self.window.len() as u64;
+        if n != self.len {
+            self.len = n;
+            self.elapsed_bound = (1 << 50) / n.max(1);
+            self.inv_len = 1.0 / n as f64;
+        }
+        // Conversions to f64 here and in φ go through `small_to_f64`: see there why.
+        let n2_var = match self.window.n2_variance() {
+            // The unsigned conversion's sequence writes whole registers, unlike the signed
+            // conversion instruction (see `small_to_f64`).
+            Some(exact) if exact >> 64 == 0 => exact as u64 as f64,
+            _ => self.n2_var_wide(),
+        };
+        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
+        // (the default) skips the conversions.
+        let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
+        let n_floor = if min_std == 0 && ratio == 0.0 {
+            0.0
+        } else {
+            self.n_floor(min_std, ratio)
+        };
+        let n_sigma = n2_var.sqrt();
+        if n2_var > n_floor * n_floor {
+            self.scale = n_sigma * self.inv_len;
+            self.inv_n_scale = n_sigma * (1.0 / n2_var);
+        } else {
+            // The floor applies (or there is no spread at all: then φ never reads this).
+            self.scale = n_floor * self.inv_len;
+            self.inv_n_scale = 1.0 / n_floor;
+        }
+        self.usual = self.config.tail == Tail::Normal
+            && self.scale > 0.0
+            && self.scale <= COARSE_SCALE
+            && self.window.sum() >> 50 == 0;
+    }
+
+    /// `n²·var` from 2^64 on (a spread of seconds with a window of a thousand).
+    #[cold]
+    #[inline(never)]
+    fn n2_var_wide(&self) -> f64 {
+        let n = self.len as f64;
+        match self.window.n2_variance() {
+            Some(exact) => u128_to_f64(exact),
+            None => self.window.variance() * (n * n),
+        }
+    }
+
+    /// `n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S)`.
+    #[cold]
+    #[inline(never)]
+    fn n_floor(&self, min_std: u64, ratio: f64) -> f64 {
+        max(
+            min_std as f64 * self.len as f64,
+            ratio * u128_to_f64(self.window.sum()),
+        )
+    }
+
+    /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact, when it is below 2^51
+    /// in magnitude: `|elapsed − pause| < 2^50/n` (some 13 days for a window of 1000) and, as
+    /// the usual path requires, `S < 2^50`.
+    #[inline]
+    fn excess(&self, elapsed: u64) -> Option<i64> {
+        // The pause is validated to at most 2^53 and n to at most 2^20: the casts are exact.
+        let e = i64::try_from(elapsed).ok()? - self.config.acceptable_pause.as_nanos() as i64;
+        if e.unsigned_abs() >= self.elapsed_bound {
+            return None;
+        }
+        Some(e * self.len as i64 - self.window.sum() as i64)
+    }
+
+    /// [`excess`](Self::excess) in 128-bit integers, where it always fits (`n ≤ 2^20`,
+    /// `elapsed < 2^64`, `S < 2^74`): the rare path. Exact; its conversion to `f64` rounds
+    /// once, as the usual path's does.
+    fn excess_wide(&self, elapsed: u64) -> i128 {
+        let e = i128::from(elapsed) - i128::from(self.config.acceptable_pause.as_nanos());
+        e * i128::from(self.len) - self.window.sum() as i128
+    }
+
+    /// φ off the usual path: no spread, a spread beyond 2^45 ns, the logistic tail, or
+    /// integers beyond 2^50. Out of line, so that the usual path carries none of it.
+    #[cold]
+    #[inline(never)]
+    fn phi_unusual(&self, elapsed: u64) -> f64 {
+        if self.scale == 0.0 {
+            // No spread: a point mass at the mean, crossed after its rounded-down value plus the
+            // pause, that is once elapsed − pause > ⌊S/n⌋, or n·(elapsed − pause) > S.
+            return if self.excess_wide(elapsed) > 0 {
+                PHI_MAX
+            } else {
+                0.0
+            };
+        }
+        let mut z = self.excess_wide(elapsed) as f64 * self.inv_n_scale;
+        if self.scale > COARSE_SCALE {
+            // A spread of more than 2^45 ns (nine hours): one nanosecond moves z by less than
+            // φ's rounding can move it back, and φ could fall by an ulp between neighbouring
+            // instants. On the grid of multiples of 2^−45 every step raises φ by more than its
+            // rounding error, so rounding z to that grid keeps φ non-decreasing, at a cost
+            // below 6e−13 relative.
+            z = (z + Z_GRID_SHIFT) - Z_GRID_SHIFT;
+        }
+        match self.config.tail {
+            Tail::Normal => phi_of_z(z),
+            Tail::Logistic => phi_logistic(z),
+        }
     }
 
     fn z_of(&self, phi: f64) -> f64 {
@@ -130,20 +250,14 @@ impl Detector for PhiNormal {
         let Some(elapsed) = self.log.elapsed(now) else {
             return 0.0;
         };
-        if self.scale == 0.0 {
-            // No spread: a point mass at the mean, crossed after its rounded-down value.
-            return if elapsed.as_nanos() > self.loc_whole {
-                PHI_MAX
-            } else {
-                0.0
-            };
+        let elapsed = elapsed.as_nanos();
+        if self.usual
+            && let Some(excess) = self.excess(elapsed)
+        {
+            // Exact, then one rounding in the product.
+            return phi_of_z(small_to_f64(excess) * self.inv_n_scale);
         }
-        let past = i128::from(elapsed.as_nanos()) - i128::from(self.loc_whole);
-        let z = (past as f64 - self.loc_frac) / self.scale;
-        match self.config.tail {
-            Tail::Normal => phi_of_z(z),
-            Tail::Logistic => phi_logistic(z),
-        }
+        self.phi_unusual(elapsed)
     }
 
     fn deadline(&self, threshold: f64) -> Option<Nanos> {
@@ -151,13 +265,16 @@ impl Detector for PhiNormal {
             Ok(last) => last,
             Err(answer) => return answer,
         };
-        // ⌊last + ⌊μ⌋ + pause + x⌋ for x = frac(μ) + σ'·z, which may be negative.
+        // ⌊last + ⌊μ⌋ + pause + x⌋ for x = frac(μ) + σ'·z, which may be negative. The mean is
+        // split exactly, so that long intervals with a small spread keep their nanoseconds.
+        let (whole, frac) = self.window.mean_parts();
+        let loc_whole = whole.saturating_add(self.config.acceptable_pause.as_nanos());
         let x = if self.scale == 0.0 {
             0.0
         } else {
-            self.loc_frac + self.scale * self.z_of(threshold)
+            frac + self.scale * self.z_of(threshold)
         };
-        Some(deadline_at(last, self.loc_whole, x))
+        Some(deadline_at(last, loc_whole, x))
     }
 
     fn last_arrival(&self) -> Option<Nanos> {
@@ -167,6 +284,32 @@ impl Detector for PhiNormal {
     fn arrivals(&self) -> ArrivalCounts {
         self.log.counts
     }
+}
+
+/// `σ'` beyond which a φ query rounds `z` to the grid of multiples of 2^−45 (2^45 ns).
+const COARSE_SCALE: f64 = 35_184_372_088_832.0;
+/// 1.5·2^7: adding and subtracting it rounds `|z| < 64` to a multiple of 2^−45 (larger `|z|`
+/// to a coarser grid, which is still monotone and far beyond where precision matters).
+const Z_GRID_SHIFT: f64 = 192.0;
+
+/// `x as f64` for `|x| < 2^51`, exactly: `1.5·2^52 + x` has `x` in its low bits. The
+/// conversion instruction would merge into the old contents of its target register, a false
+/// dependency the compiler does not always break, which can chain one call's result to the
+/// next call's work (it cost heartbeat-then-query loops a third of their speed); this writes
+/// the whole register: an integer addition, a move and a subtraction.
+#[inline(always)]
+fn small_to_f64(x: i64) -> f64 {
+    f64::from_bits(MAGIC.to_bits().wrapping_add(x as u64)) - MAGIC
+}
+
+/// 1.5·2^52.
+const MAGIC: f64 = 6_755_399_441_055_744.0;
+
+/// The larger of two numbers that are never NaN here: one instruction, where `f64::max` adds
+/// NaN handling.
+#[inline]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
 }
 
 /// Snapshots (feature `serde`): the configuration, the window and the arrival log; the derived
@@ -223,9 +366,12 @@ mod serde_impl {
                 config: o.config,
                 window: o.window,
                 log: o.log,
-                loc_whole: 0,
-                loc_frac: 0.0,
+                len: 0,
+                inv_len: 0.0,
+                elapsed_bound: 0,
                 scale: 0.0,
+                inv_n_scale: f64::INFINITY,
+                usual: false,
             };
             d.refresh();
             Ok(d)

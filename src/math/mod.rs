@@ -4,7 +4,8 @@
 mod normal;
 mod window;
 
-pub use normal::{PHI_MAX, ln_q, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
+pub use normal::{PHI_MAX, ln_q, ln_q_erfc, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
+pub(crate) use window::u128_to_f64;
 pub use window::{IntervalWindow, MAX_INTERVAL_NS, MAX_WINDOW};
 
 /// The false-suspicion probability a φ threshold stands for: `10^−φ`, the model's probability

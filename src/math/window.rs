@@ -151,20 +151,37 @@ impl IntervalWindow {
         let (q, r) = self.div_len();
         let nf = self.len as f64;
         let rf = r as f64 / nf;
-        if self.len < 2 {
-            return (q, rf, 0.0);
+        if let Some(n2_var) = self.n2_variance() {
+            return (q, rf, u128_to_f64(n2_var) / (nf * nf));
         }
         // q ≤ 2^53 and S + r < 2^74, so the product fits in 128 bits; D ≥ 0 by the identity.
         let d = self.sum_sq - u128::from(q) * (self.sum + u128::from(r));
         (q, rf, (u128_to_f64(d) / nf - rf * rf).max(0.0))
     }
 
+    /// `n²·var = n·Q − S²`, exact, when 128-bit integers hold it: `n·Q < 2^127` and
+    /// `S² < 2^128` (sums below 2^64, squares below 2^107; intervals of days with a window of a
+    /// million). It is not negative, by Cauchy–Schwarz, and needs no quotient, which keeps a
+    /// heartbeat's chain of dependent operations short.
+    #[inline]
+    pub(crate) fn n2_variance(&self) -> Option<u128> {
+        if self.sum >> 64 != 0 || self.sum_sq >> 107 != 0 {
+            return None;
+        }
+        let s = self.sum as u64;
+        Some(u128::from(self.len as u64) * self.sum_sq - u128::from(s) * u128::from(s))
+    }
+
     /// The population variance of the samples (0 when empty), in ns².
     ///
-    /// With `S = Σx`, `Q = Σx²`, `n` samples, `q = ⌊S/n⌋` and `r = S mod n`, the identity
-    /// `n²·var = n·D − r²` holds exactly for `D = Σ(x − q)² = Q − q·(S + r)`. `D` is computed in
-    /// exact integers and is of the order of the variance, not of the squared mean, so the one
-    /// rounding that remains cannot cancel catastrophically.
+    /// With `S = Σx`, `Q = Σx²` and `n` samples, `n²·var = n·Q − S²` exactly; it is computed in
+    /// 128-bit integers when they hold it (sums below 2^64, squares below 2^107: intervals of
+    /// days, windows of a million), so that the only roundings are its conversion and one
+    /// division. Otherwise, with `q = ⌊S/n⌋` and `r = S mod n`, the identity
+    /// `n²·var = n·D − r²` holds for `D = Σ(x − q)² = Q − q·(S + r)`, which is computed in exact
+    /// integers and is of the order of the variance, not of the squared mean, so the few
+    /// roundings that remain (`D/n − (r/n)²`) cannot cancel catastrophically. Either way the
+    /// result is within a few units in the last place, exactly zero when every sample is equal.
     pub fn variance(&self) -> f64 {
         self.moments().2
     }
@@ -175,13 +192,21 @@ impl IntervalWindow {
     }
 }
 
-/// `x as f64`, through the cheaper 64-bit conversion when `x` fits.
-fn u128_to_f64(x: u128) -> f64 {
-    match u64::try_from(x) {
-        Ok(small) => small as f64,
-        Err(_) => x as f64,
+/// `x as f64` to within one unit in the last place, without the 128-bit library call: the
+/// one-instruction signed conversion below 2^63 (the usual case, a sum of squared deviations),
+/// two 64-bit halves above.
+#[inline]
+pub(crate) fn u128_to_f64(x: u128) -> f64 {
+    if x >> 63 == 0 {
+        // Below 2^63: the cast to i64 is exact.
+        x as i64 as f64
+    } else {
+        (x >> 64) as u64 as f64 * TWO_POW_64 + x as u64 as f64
     }
 }
+
+/// 2^64.
+const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// Snapshots (feature `serde`): a window is written as its capacity and its samples, oldest
 /// first; reading it back rebuilds the exact sums from the samples, so a window read from a

@@ -19,7 +19,7 @@ use crate::time::Nanos;
 /// | variant | detector state per peer |
 /// |---|---|
 /// | [`Fixed`](Self::Fixed) | 64 bytes, inline: the compact choice |
-/// | [`PhiNormal`](Self::PhiNormal) | 192 bytes + 8 per window slot, boxed |
+/// | [`PhiNormal`](Self::PhiNormal) | 224 bytes + 8 per window slot, boxed |
 /// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
 /// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
 /// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |

@@ -58,7 +58,7 @@
 //! | detector | bytes per peer | peers |
 //! |---|---|---|
 //! | [`DetectorConfig::Fixed`], the compact choice | 112 | 100,000 |
-//! | [`DetectorConfig::PhiNormal`], window 16 | 445 | 10,000 |
+//! | [`DetectorConfig::PhiNormal`], window 16 | 478 | 10,000 |
 //! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,864 | 100,000 |
 //! | [`DetectorConfig::PhiExponential`], window 256 | 2,318 | 10,000 |
 //! | [`DetectorConfig::Chen`], window 256 | 4,366 | 10,000 |

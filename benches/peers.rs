@@ -1,0 +1,230 @@
+//! `accrual` side by side with the published Rust φ crates: one heartbeat followed by one φ
+//! query on a warm detector (`heartbeat_phi`).
+//!
+//! Every detector is warmed with the same 1000 intervals (100 ms with up to ±3 ms of
+//! deterministic jitter), then each timed iteration delivers the next heartbeat and asks φ a
+//! little later. The query instants cycle through 64 offsets, 0 to 126 ms after the heartbeat in
+//! steps of 2 ms, as a monitor polling every 2 ms would see them: most find the peer on time
+//! (φ near 0), some find it late (φ up to far in the tail). Every detector gets the same
+//! instants, and no timed loop reads a clock:
+//!
+//! * `accrual`, `accrual-default` and `fixed-timeout` take the instant as an argument;
+//! * `phi-detector` (0.4.0) takes intervals and elapsed times, computed here from the same
+//!   instants, as its README does;
+//! * `phi-accrual-failure-detector` (0.1.0, a port of Pekko's detector) reads its `Clock`,
+//!   injected here as a counter the loop sets before each call;
+//! * `phi-accrual` (0.1.0) takes the instant as an argument.
+//!
+//! Each peer runs its default configuration, which is how its documentation uses it; the
+//! correctness of each peer's φ on the same inputs is `examples/peers_correctness.rs`.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::Duration;
+
+use accrual::{
+    Adaptive, AdaptiveConfig, Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig,
+};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+
+/// The nominal heartbeat interval, in ns.
+const INTERVAL: u64 = 100_000_000;
+/// Intervals in the warm-up, and the length of the cycle of intervals the timed loop replays.
+const WARM: usize = 1000;
+const CYCLE: usize = 1024;
+/// Query offsets after each heartbeat: `k × STEP` for `k` in `0..QUERIES`.
+const QUERIES: usize = 64;
+const STEP: u64 = 2_000_000;
+
+/// `CYCLE` intervals of 100 ms with a deterministic jitter uniform in ±3 ms.
+fn intervals() -> Vec<u64> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..CYCLE)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            INTERVAL - 3_000_000 + x % 6_000_001
+        })
+        .collect()
+}
+
+/// A detector as the timed loop drives it: a heartbeat at an instant, then a φ query at a later
+/// one (both in ns on one time line).
+trait HeartbeatPhi {
+    /// Records a heartbeat at `at_ns`.
+    fn heartbeat(&mut self, at_ns: u64);
+    /// φ at `now_ns`.
+    fn phi(&mut self, now_ns: u64) -> f64;
+}
+
+/// Any `accrual` detector.
+struct Accrual<D>(D);
+
+impl<D: Detector> HeartbeatPhi for Accrual<D> {
+    #[inline]
+    fn heartbeat(&mut self, at_ns: u64) {
+        self.0.heartbeat(Nanos(at_ns));
+    }
+    #[inline]
+    fn phi(&mut self, now_ns: u64) -> f64 {
+        self.0.phi(Nanos(now_ns))
+    }
+}
+
+/// `phi-detector`: a `PingWindow` fed the interval since the previous arrival; φ from the
+/// window's `normal_dist()` at the time elapsed since it.
+struct PhiDetector {
+    window: phi_detector::PingWindow,
+    last: Option<u64>,
+}
+
+impl HeartbeatPhi for PhiDetector {
+    #[inline]
+    fn heartbeat(&mut self, at_ns: u64) {
+        if let Some(last) = self.last {
+            self.window
+                .add_ping(Duration::from_nanos(at_ns.saturating_sub(last)));
+        }
+        self.last = Some(at_ns);
+    }
+    #[inline]
+    fn phi(&mut self, now_ns: u64) -> f64 {
+        let elapsed = self.last.map_or(0, |last| now_ns.saturating_sub(last));
+        self.window.normal_dist().phi(Duration::from_nanos(elapsed))
+    }
+}
+
+/// The injected clock of `phi-accrual-failure-detector`: an instant in ns that the loop sets.
+#[derive(Clone, Default)]
+struct SetClock(Rc<Cell<u64>>);
+
+impl phi_accrual_failure_detector::Clock for SetClock {
+    type Timestamp = u64;
+
+    fn timestamp(&self) -> u64 {
+        self.0.get()
+    }
+
+    fn elapsed(before: &u64, after: &u64) -> Duration {
+        Duration::from_nanos(after.saturating_sub(*before))
+    }
+}
+
+/// `phi-accrual-failure-detector`, single-threaded flavour, on the injected clock.
+struct PekkoPort {
+    detector: phi_accrual_failure_detector::FailureDetector<
+        phi_accrual_failure_detector::UnsyncState<SetClock>,
+    >,
+    clock: SetClock,
+}
+
+impl PekkoPort {
+    fn new() -> Self {
+        let clock = SetClock::default();
+        let detector = phi_accrual_failure_detector::UnsyncDetector::builder()
+            .clock(clock.clone())
+            .build()
+            .expect("the default configuration is valid");
+        PekkoPort { detector, clock }
+    }
+}
+
+impl HeartbeatPhi for PekkoPort {
+    #[inline]
+    fn heartbeat(&mut self, at_ns: u64) {
+        use phi_accrual_failure_detector::Detector as _;
+        self.clock.0.set(at_ns);
+        self.detector.heartbeat();
+    }
+    #[inline]
+    fn phi(&mut self, now_ns: u64) -> f64 {
+        use phi_accrual_failure_detector::Detector as _;
+        self.clock.0.set(now_ns);
+        self.detector.phi()
+    }
+}
+
+/// `phi-accrual`: instants passed in directly.
+struct PhiAccrual(phi_accrual::PhiFailureDetector);
+
+impl HeartbeatPhi for PhiAccrual {
+    #[inline]
+    fn heartbeat(&mut self, at_ns: u64) {
+        self.0.heartbeat(at_ns);
+    }
+    #[inline]
+    fn phi(&mut self, now_ns: u64) -> f64 {
+        self.0.phi(now_ns)
+    }
+}
+
+/// Builds a detector with `make`, warms it with the same `WARM` intervals as every other, and
+/// times one heartbeat plus one φ query under `id`.
+fn bench_one<H: HeartbeatPhi>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    intervals: &[u64],
+    make: impl FnOnce() -> H,
+) {
+    let mut d = make();
+    let mut t = INTERVAL;
+    d.heartbeat(t);
+    for &dt in &intervals[..WARM] {
+        t += dt;
+        d.heartbeat(t);
+    }
+    let mut i = WARM;
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            t += intervals[i % CYCLE];
+            let query = t + (i % QUERIES) as u64 * STEP;
+            i += 1;
+            d.heartbeat(black_box(t));
+            black_box(d.phi(black_box(query)))
+        })
+    });
+}
+
+/// [`bench_one`] for any `accrual` detector.
+fn bench_accrual<D: Detector>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    intervals: &[u64],
+    make: impl FnOnce() -> D,
+) {
+    bench_one(group, id, intervals, || Accrual(make()));
+}
+
+fn heartbeat_phi(c: &mut Criterion) {
+    let intervals = intervals();
+    let mut group = c.benchmark_group("heartbeat_phi");
+    bench_accrual(&mut group, "accrual", &intervals, || {
+        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
+    });
+    bench_accrual(&mut group, "accrual-default", &intervals, || {
+        Adaptive::new(AdaptiveConfig::default()).expect("the default configuration is valid")
+    });
+    bench_accrual(&mut group, "fixed-timeout", &intervals, || {
+        Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
+    });
+    bench_one(&mut group, "phi-detector", &intervals, || PhiDetector {
+        window: phi_detector::PingWindow::new(Duration::from_nanos(INTERVAL)),
+        last: None,
+    });
+    bench_one(
+        &mut group,
+        "phi-accrual-failure-detector",
+        &intervals,
+        PekkoPort::new,
+    );
+    bench_one(&mut group, "phi-accrual", &intervals, || {
+        PhiAccrual(phi_accrual::PhiFailureDetector::new())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, heartbeat_phi);
+criterion_main!(benches);
