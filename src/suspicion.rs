@@ -121,41 +121,7 @@ impl Suspicion {
     /// The level the rules give for `phi` from the current level, given `samples` accepted
     /// heartbeats, without changing anything.
     pub fn next_level(&self, phi: f64, samples: u64) -> Level {
-        let c = &self.config;
-        if phi.is_nan() {
-            return self.level;
-        }
-        match self.level {
-            Level::Unknown if samples < c.min_samples => Level::Unknown,
-            Level::Unknown | Level::Alive => {
-                if phi >= c.dead_enter {
-                    Level::Dead
-                } else if phi >= c.suspect_enter {
-                    Level::Suspect
-                } else {
-                    Level::Alive
-                }
-            }
-            Level::Suspect => {
-                if phi >= c.dead_enter {
-                    Level::Dead
-                } else if phi < c.suspect_leave {
-                    Level::Alive
-                } else {
-                    Level::Suspect
-                }
-            }
-            Level::Dead if !c.revive => Level::Dead,
-            Level::Dead => {
-                if phi < c.suspect_leave {
-                    Level::Alive
-                } else if phi < c.dead_leave {
-                    Level::Suspect
-                } else {
-                    Level::Dead
-                }
-            }
-        }
+        next_level(&self.config, self.level, phi, samples)
     }
 
     /// Applies φ at `now`; returns the transition if the level changed.
@@ -178,5 +144,45 @@ impl Suspicion {
     pub fn reset(&mut self) {
         self.level = Level::Unknown;
         self.since = None;
+    }
+}
+
+/// The level the rules of `c` give for `phi` from `level`, given `samples` accepted
+/// heartbeats: the state machine's transition function, shared with the monitor, which keeps a
+/// peer's level in one byte instead of a whole [`Suspicion`].
+pub(crate) fn next_level(c: &SuspicionConfig, level: Level, phi: f64, samples: u64) -> Level {
+    if phi.is_nan() {
+        return level;
+    }
+    match level {
+        Level::Unknown if samples < c.min_samples => Level::Unknown,
+        Level::Unknown | Level::Alive => {
+            if phi >= c.dead_enter {
+                Level::Dead
+            } else if phi >= c.suspect_enter {
+                Level::Suspect
+            } else {
+                Level::Alive
+            }
+        }
+        Level::Suspect => {
+            if phi >= c.dead_enter {
+                Level::Dead
+            } else if phi < c.suspect_leave {
+                Level::Alive
+            } else {
+                Level::Suspect
+            }
+        }
+        Level::Dead if !c.revive => Level::Dead,
+        Level::Dead => {
+            if phi < c.suspect_leave {
+                Level::Alive
+            } else if phi < c.dead_leave {
+                Level::Suspect
+            } else {
+                Level::Dead
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! One peer's state: its detector, its level, and its request-timeout estimator once it has
 //! round-trip samples.
 
-use crate::config::{ConfigError, SuspicionConfig};
+use crate::config::ConfigError;
 use crate::detector::{
     Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
 };
@@ -163,50 +163,12 @@ pub(crate) fn severity(level: Level) -> u8 {
     }
 }
 
-/// The level [`Suspicion`](crate::Suspicion) moves to from `level` given φ and the accepted
-/// heartbeats, for a level stored in one byte instead of a whole state machine per peer (its
-/// table is in [`Suspicion`](crate::Suspicion)'s docs; the tests check the two agree).
-pub(crate) fn next_level(c: &SuspicionConfig, level: Level, phi: f64, samples: u64) -> Level {
-    if phi.is_nan() {
-        return level;
-    }
-    match level {
-        Level::Unknown if samples < c.min_samples => Level::Unknown,
-        Level::Unknown | Level::Alive => {
-            if phi >= c.dead_enter {
-                Level::Dead
-            } else if phi >= c.suspect_enter {
-                Level::Suspect
-            } else {
-                Level::Alive
-            }
-        }
-        Level::Suspect => {
-            if phi >= c.dead_enter {
-                Level::Dead
-            } else if phi < c.suspect_leave {
-                Level::Alive
-            } else {
-                Level::Suspect
-            }
-        }
-        Level::Dead if !c.revive => Level::Dead,
-        Level::Dead => {
-            if phi < c.suspect_leave {
-                Level::Alive
-            } else if phi < c.dead_leave {
-                Level::Suspect
-            } else {
-                Level::Dead
-            }
-        }
-    }
-}
+pub(crate) use crate::suspicion::next_level;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Suspicion;
+    use crate::{Suspicion, SuspicionConfig};
 
     /// The one-byte rules agree with the state machine along random walks of φ.
     #[test]
