@@ -153,14 +153,9 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let o = Owned::deserialize(d)?;
             o.config.validate().map_err(D::Error::custom)?;
-            if o.window.capacity() != o.config.window || o.window.is_empty() {
-                return Err(D::Error::custom(format_args!(
-                    "phi_exp: a window of {} samples and capacity {} does not fit phi_exp.window = {}",
-                    o.window.len(),
-                    o.window.capacity(),
-                    o.config.window
-                )));
-            }
+            o.window
+                .check_fits("phi_exp", o.config.window)
+                .map_err(D::Error::custom)?;
             let mean = o.window.mean();
             Ok(PhiExponential {
                 config: o.config,

@@ -354,14 +354,9 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let o = Owned::deserialize(d)?;
             o.config.validate().map_err(D::Error::custom)?;
-            if o.window.capacity() != o.config.window || o.window.is_empty() {
-                return Err(D::Error::custom(format_args!(
-                    "phi_normal: a window of {} samples and capacity {} does not fit phi_normal.window = {}",
-                    o.window.len(),
-                    o.window.capacity(),
-                    o.config.window
-                )));
-            }
+            o.window
+                .check_fits("phi_normal", o.config.window)
+                .map_err(D::Error::custom)?;
             let mut d = PhiNormal {
                 config: o.config,
                 window: o.window,

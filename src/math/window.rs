@@ -211,6 +211,23 @@ const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 /// Snapshots (feature `serde`): a window is written as its capacity and its samples, oldest
 /// first; reading it back rebuilds the exact sums from the samples, so a window read from a
 /// snapshot is as consistent as one built by pushing.
+/// What a snapshot reader checks of a window read back for a detector.
+#[cfg(feature = "serde")]
+impl IntervalWindow {
+    /// `Ok` if the window has samples and the capacity the detector `name` is configured with
+    /// (`window`); otherwise the reason, naming `name.window`.
+    pub(crate) fn check_fits(&self, name: &str, window: usize) -> Result<(), String> {
+        if self.capacity() != window || self.is_empty() {
+            return Err(format!(
+                "{name}: a window of {} samples and capacity {} does not fit {name}.window = {window}",
+                self.len(),
+                self.capacity(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(feature = "serde")]
 mod serde_impl {
     use serde::de::Error;
