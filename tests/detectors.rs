@@ -81,6 +81,55 @@ fn normal_tail_is_exact_on_the_same_window() {
     assert_eq!(d.deadline(8.0), Some(want));
 }
 
+/// φ of `d` after `elapsed` from its window's exact sums, recomputed here in 128-bit integers:
+/// `z = (n·(elapsed − pause) − S)/(n·σ')`.
+fn phi_from_sums(d: &PhiNormal, elapsed: u64) -> f64 {
+    let n = d.window().len() as i128;
+    let s = d.window().sum() as i128;
+    let pause = i128::from(d.config().acceptable_pause.as_nanos());
+    let excess = (i128::from(elapsed) - pause) * n - s;
+    accrual::math::phi_of_z(excess as f64 / (n as f64 * d.std_dev()))
+}
+
+#[test]
+fn phi_normal_is_exact_across_the_edges_of_its_fast_path() {
+    // A φ query takes a fast path while |elapsed − pause|·n stays below 2^50 (2^48 ns, some 78
+    // hours, for this window of 4), and a 128-bit one beyond: both must give the same φ on
+    // either side of the edges, and the fast path must never take an elapsed time near the end
+    // of the clock's range for a short one.
+    for pause in [0, 2_000_000_000, 1 << 49, 1 << 53] {
+        let mut d = PhiNormal::new(PhiNormalConfig {
+            window: 4,
+            acceptable_pause: Nanos(pause),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut t = Nanos::from_secs(100);
+        d.heartbeat(t);
+        for i in 0..4 {
+            t += Nanos::from_millis(if i % 2 == 0 { 900 } else { 1_100 });
+            d.heartbeat(t);
+        }
+        let bound: u64 = (1 << 50) / 4;
+        let mut elapsed = vec![0, 1, pause, u64::MAX - t.as_nanos(), (1 << 63) + pause];
+        for edge in [pause.saturating_sub(bound), pause + bound] {
+            elapsed.extend((edge.saturating_sub(2)..=edge + 2).filter(|&e| e <= u64::MAX / 2));
+        }
+        elapsed.sort_unstable();
+        let mut previous = 0.0;
+        for e in elapsed {
+            let got = d.phi(t + Nanos(e));
+            let want = phi_from_sums(&d, e);
+            assert!(
+                (got - want).abs() <= 1e-12 * want,
+                "pause {pause}, elapsed {e}: {got} vs {want}"
+            );
+            assert!(got >= previous, "pause {pause}, elapsed {e}: φ fell");
+            previous = got;
+        }
+    }
+}
+
 /// The §4 deadline of `phi-normal`/`phi-akka`, recomputed from scratch: the window is the last
 /// `n` of [seeds, intervals], statistics by two-pass floating point.
 fn spec_phi_deadline(

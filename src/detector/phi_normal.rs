@@ -48,18 +48,24 @@ pub struct PhiNormal {
     len: u64,
     /// `1/n`, recomputed only while the window fills.
     inv_len: f64,
-    /// `⌊2^50/n⌋`: below it, `|elapsed − pause|·n` and so `n·(elapsed − pause) − S` (with
-    /// `S < 2^50`) fit the exact conversion of `small_to_f64`.
-    elapsed_bound: u64,
+    /// The width of the range of elapsed times with `|elapsed − pause| < ⌊2^50/n⌋`, clipped
+    /// at 0 (it starts at `usual_from`): there `|elapsed − pause|·n` and so
+    /// `n·(elapsed − pause) − S` (with `S < 2^50`) fit the exact conversion of `small_to_f64`.
+    bounded_width: u64,
     /// `σ'`, in ns.
     scale: f64,
     /// `1/(n·σ')`: a φ query's standard score is `(n·(t − pause) − S)` times this, from the
     /// exact integer `n·(t − pause) − S = n·(t − pause − μ)`, so that long intervals with a
     /// small spread keep their nanoseconds. `+∞` when `σ' = 0`.
     inv_n_scale: f64,
-    /// Whether a φ query can take the usual path: the normal tail, `0 < σ' ≤ 2^45` ns and
-    /// `S < 2^50`, decided once per heartbeat instead of on every query.
-    usual: bool,
+    /// The elapsed times a φ query takes the usual path for, `usual_from ≤ elapsed <
+    /// usual_from + usual_width`: those with `|elapsed − pause| < ⌊2^50/n⌋` (clipped at 0), as
+    /// long as the tail is normal, `0 < σ' ≤ 2^45` ns and `S < 2^50`; an empty range otherwise.
+    /// Decided once per heartbeat, so that a query tests one range.
+    usual_from: u64,
+    usual_width: u64,
+    /// Whether the configuration floors `σ` at all (`min_std` or `min_std_ratio` above 0).
+    floored: bool,
 }
 
 impl PhiNormal {
@@ -72,11 +78,14 @@ impl PhiNormal {
             log: ArrivalLog::default(),
             len: 0,
             inv_len: 0.0,
-            elapsed_bound: 0,
+            bounded_width: 0,
             scale: 0.0,
             inv_n_scale: f64::INFINITY,
-            usual: false,
+            usual_from: 0,
+            usual_width: 0,
+            floored: false,
         };
+        d.floored = d.config.min_std.as_nanos() > 0 || d.config.min_std_ratio > 0.0;
         d.reset();
         Ok(d)
     }
@@ -120,37 +129,43 @@ impl PhiNormal {
         let n = self.window.len() as u64;
         if n != self.len {
             self.len = n;
-            self.elapsed_bound = (1 << 50) / n.max(1);
+            // |elapsed − pause| < bound, clipped at 0: the pause is at most 2^53 and the bound
+            // at most 2^50, so neither end overflows.
+            let bound = (1 << 50) / n.max(1);
+            let pause = self.config.acceptable_pause.as_nanos();
+            self.usual_from = (pause + 1).saturating_sub(bound);
+            self.bounded_width = pause + bound - self.usual_from;
             self.inv_len = 1.0 / n as f64;
         }
-        // Conversions to f64 here and in φ go through `small_to_f64`: see there why.
         let n2_var = match self.window.n2_variance() {
-            // The unsigned conversion's sequence writes whole registers, unlike the signed
-            // conversion instruction (see `small_to_f64`).
             Some(exact) if exact >> 64 == 0 => exact as u64 as f64,
             _ => self.n2_var_wide(),
         };
-        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
-        // (the default) skips the conversions.
-        let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
-        let n_floor = if min_std == 0 && ratio == 0.0 {
-            0.0
-        } else {
-            self.n_floor(min_std, ratio)
-        };
         let n_sigma = n2_var.sqrt();
-        if n2_var > n_floor * n_floor {
+        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
+        // (the default) skips the conversions and the comparison.
+        let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
+        let n_floor = if self.floored {
+            self.n_floor(min_std, ratio)
+        } else {
+            0.0
+        };
+        if !self.floored || n2_var > n_floor * n_floor {
+            // Without a floor and without spread, 1/(n·σ') is 0·∞, NaN, but then the query
+            // leaves the usual path (σ' = 0) and never reads it.
             self.scale = n_sigma * self.inv_len;
             self.inv_n_scale = n_sigma * (1.0 / n2_var);
         } else {
-            // The floor applies (or there is no spread at all: then φ never reads this).
+            // The floor applies.
             self.scale = n_floor * self.inv_len;
             self.inv_n_scale = 1.0 / n_floor;
         }
-        self.usual = self.config.tail == Tail::Normal
-            && self.scale > 0.0
-            && self.scale <= COARSE_SCALE
+        // 0 < σ' ≤ 2^45 in one comparison: σ' is never negative or NaN, and the bits of
+        // non-negative doubles are ordered as the doubles are (0 wraps to the top).
+        let usual = self.config.tail == Tail::Normal
+            && self.scale.to_bits().wrapping_sub(1) < COARSE_SCALE.to_bits()
             && self.window.sum() >> 50 == 0;
+        self.usual_width = if usual { self.bounded_width } else { 0 };
     }
 
     /// `n²·var` from 2^64 on (a spread of seconds with a window of a thousand).
@@ -174,20 +189,7 @@ impl PhiNormal {
         )
     }
 
-    /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in ns, exact, when it is below 2^51
-    /// in magnitude: `|elapsed − pause| < 2^50/n` (some 13 days for a window of 1000) and, as
-    /// the usual path requires, `S < 2^50`.
-    #[inline]
-    fn excess(&self, elapsed: u64) -> Option<i64> {
-        // The pause is validated to at most 2^53 and n to at most 2^20: the casts are exact.
-        let e = i64::try_from(elapsed).ok()? - self.config.acceptable_pause.as_nanos() as i64;
-        if e.unsigned_abs() >= self.elapsed_bound {
-            return None;
-        }
-        Some(e * self.len as i64 - self.window.sum() as i64)
-    }
-
-    /// [`excess`](Self::excess) in 128-bit integers, where it always fits (`n ≤ 2^20`,
+    /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in 128-bit integers, where it always fits (`n ≤ 2^20`,
     /// `elapsed < 2^64`, `S < 2^74`): the rare path. Exact; its conversion to `f64` rounds
     /// once, as the usual path's does.
     fn excess_wide(&self, elapsed: u64) -> i128 {
@@ -224,16 +226,9 @@ impl PhiNormal {
         }
     }
 
-    fn z_of(&self, phi: f64) -> f64 {
-        match self.config.tail {
-            Tail::Normal => z_of_phi(phi),
-            Tail::Logistic => y_of_phi_logistic(phi),
-        }
-    }
-}
-
-impl Detector for PhiNormal {
-    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+    /// The body of [`Detector::record`].
+    #[inline(always)]
+    fn arrive(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(accepted) => {
                 if let Some(interval) = accepted.interval {
@@ -246,15 +241,31 @@ impl Detector for PhiNormal {
         }
     }
 
+    fn z_of(&self, phi: f64) -> f64 {
+        match self.config.tail {
+            Tail::Normal => z_of_phi(phi),
+            Tail::Logistic => y_of_phi_logistic(phi),
+        }
+    }
+}
+
+impl Detector for PhiNormal {
+    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
+        self.arrive(at, seq)
+    }
+
     fn phi(&self, now: Nanos) -> f64 {
         let Some(elapsed) = self.log.elapsed(now) else {
             return 0.0;
         };
         let elapsed = elapsed.as_nanos();
-        if self.usual
-            && let Some(excess) = self.excess(elapsed)
-        {
-            // Exact, then one rounding in the product.
+        if elapsed.wrapping_sub(self.usual_from) < self.usual_width {
+            // On the usual path |elapsed − pause| < 2^50/n and S < 2^50, so the excess
+            // n·(elapsed − pause) − S is below 2^51 in magnitude: exact in i64 (the pause is
+            // validated to at most 2^53 and n to at most 2^20), exact in its conversion, then
+            // one rounding in the product.
+            let e = elapsed as i64 - self.config.acceptable_pause.as_nanos() as i64;
+            let excess = e * self.len as i64 - self.window.sum() as i64;
             return phi_of_z(small_to_f64(excess) * self.inv_n_scale);
         }
         self.phi_unusual(elapsed)
@@ -363,11 +374,14 @@ mod serde_impl {
                 log: o.log,
                 len: 0,
                 inv_len: 0.0,
-                elapsed_bound: 0,
+                bounded_width: 0,
                 scale: 0.0,
                 inv_n_scale: f64::INFINITY,
-                usual: false,
+                usual_from: 0,
+                usual_width: 0,
+                floored: false,
             };
+            d.floored = d.config.min_std.as_nanos() > 0 || d.config.min_std_ratio > 0.0;
             d.refresh();
             Ok(d)
         }
