@@ -111,40 +111,42 @@ fn bucket(x: f64) -> usize {
 /// assert!(d.phi(deadline) <= 5.0 && d.phi(deadline + Nanos(1)) >= 5.0);
 /// ```
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Adaptive {
-    config: AdaptiveConfig,
     log: ArrivalLog,
-    /// `(seq, arrival)` of the first arrival, and of an anchor at least `SPAN` numbers back.
-    first: Option<(u64, u64)>,
-    anchor: (u64, u64),
-    next_anchor: (u64, u64),
     /// The interval estimate, ns.
     eta: f64,
     /// The weight of a sample arriving now, `2^((t − origin)/memory)`.
     unit: f64,
     /// The arrival time weights are relative to, ns.
     origin: u64,
+    /// `(seq, arrival)` of the first arrival, and of an anchor at least `SPAN` numbers back.
+    first: Option<(u64, u64)>,
+    anchor: (u64, u64),
+    next_anchor: (u64, u64),
     /// The lateness distribution.
     model: Model,
+    config: AdaptiveConfig,
 }
 
 /// One lateness distribution: a decayed histogram and the fitted survival curve.
 #[derive(Debug, Clone)]
+#[repr(C)]
 struct Model {
-    /// Decayed lateness mass per bucket, in units of the detector's `unit`.
-    counts: [f32; BUCKETS],
     total: f64,
     /// Samples recorded (undecayed), for the prior's fading.
     samples: u64,
-    /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
-    /// leaving each vertex (the last one leaves into the tail).
-    hull: [u8; EDGES],
-    slopes: [f64; EDGES],
     hull_len: usize,
     /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
     top: f64,
     s_top: f64,
     theta: f64,
+    /// Decayed lateness mass per bucket, in units of the detector's `unit`.
+    counts: [f32; BUCKETS],
+    /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
+    /// leaving each vertex (the last one leaves into the tail).
+    hull: [u8; EDGES],
+    slopes: [f64; EDGES],
 }
 
 impl Model {
