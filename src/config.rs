@@ -380,6 +380,11 @@ impl Default for PhiNormalConfig {
 }
 
 impl PhiNormalConfig {
+    /// Whether `σ` is floored at all (`min_std` or `min_std_ratio` above 0).
+    pub(crate) fn floors_std(&self) -> bool {
+        self.min_std.as_nanos() > 0 || self.min_std_ratio > 0.0
+    }
+
     /// A preset for heartbeats sent every `interval` over the given kind of network.
     ///
     /// | preset | `min_std` | `min_std_ratio` | `acceptable_pause` | why |
