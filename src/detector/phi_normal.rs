@@ -72,10 +72,20 @@ impl PhiNormal {
     /// A detector with no arrivals yet, its window holding the prior.
     pub fn new(config: PhiNormalConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let window = IntervalWindow::new(config.window);
+        let mut d = Self::from_parts(config, window, ArrivalLog::default());
+        d.reset();
+        Ok(d)
+    }
+
+    /// A detector from a validated configuration, a window that fits it and an arrival log, its
+    /// derived values computed from the window.
+    fn from_parts(config: PhiNormalConfig, window: IntervalWindow, log: ArrivalLog) -> Self {
         let mut d = PhiNormal {
-            window: IntervalWindow::new(config.window),
+            floored: config.floors_std(),
             config,
-            log: ArrivalLog::default(),
+            window,
+            log,
             len: 0,
             inv_len: 0.0,
             bounded_width: 0,
@@ -83,11 +93,9 @@ impl PhiNormal {
             inv_n_scale: f64::INFINITY,
             usual_from: 0,
             usual_width: 0,
-            floored: false,
         };
-        d.floored = d.config.floors_std();
-        d.reset();
-        Ok(d)
+        d.refresh();
+        d
     }
 
     /// Forgets every arrival and restores the prior.
@@ -364,21 +372,7 @@ mod serde_impl {
             o.window
                 .check_fits("phi_normal", o.config.window)
                 .map_err(D::Error::custom)?;
-            let mut d = PhiNormal {
-                config: o.config,
-                window: o.window,
-                log: o.log,
-                len: 0,
-                inv_len: 0.0,
-                bounded_width: 0,
-                scale: 0.0,
-                inv_n_scale: f64::INFINITY,
-                usual_from: 0,
-                usual_width: 0,
-                floored: false,
-            };
-            d.floored = d.config.floors_std();
-            d.refresh();
+            let d = PhiNormal::from_parts(o.config, o.window, o.log);
             Ok(d)
         }
     }
