@@ -29,36 +29,10 @@ use accrual::{
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 
-/// The nominal heartbeat interval, in ns.
-const INTERVAL: u64 = 100_000_000;
-/// Intervals in the warm-up, and the length of the cycle of intervals the timed loop replays.
-const WARM: usize = 1000;
-const CYCLE: usize = 1024;
-/// Query offsets after each heartbeat: `k × STEP` for `k` in `0..QUERIES`.
-const QUERIES: usize = 64;
-const STEP: u64 = 2_000_000;
+#[path = "common/peers_loop.rs"]
+mod peers_loop;
 
-/// `CYCLE` intervals of 100 ms with a deterministic jitter uniform in ±3 ms.
-fn intervals() -> Vec<u64> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..CYCLE)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            INTERVAL - 3_000_000 + x % 6_000_001
-        })
-        .collect()
-}
-
-/// A detector as the timed loop drives it: a heartbeat at an instant, then a φ query at a later
-/// one (both in ns on one time line).
-trait HeartbeatPhi {
-    /// Records a heartbeat at `at_ns`.
-    fn heartbeat(&mut self, at_ns: u64);
-    /// φ at `now_ns`.
-    fn phi(&mut self, now_ns: u64) -> f64;
-}
+use peers_loop::{CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals};
 
 /// Any `accrual` detector.
 struct Accrual<D>(D);
@@ -71,29 +45,6 @@ impl<D: Detector> HeartbeatPhi for Accrual<D> {
     #[inline]
     fn phi(&mut self, now_ns: u64) -> f64 {
         self.0.phi(Nanos(now_ns))
-    }
-}
-
-/// `phi-detector`: a `PingWindow` fed the interval since the previous arrival; φ from the
-/// window's `normal_dist()` at the time elapsed since it.
-struct PhiDetector {
-    window: phi_detector::PingWindow,
-    last: Option<u64>,
-}
-
-impl HeartbeatPhi for PhiDetector {
-    #[inline]
-    fn heartbeat(&mut self, at_ns: u64) {
-        if let Some(last) = self.last {
-            self.window
-                .add_ping(Duration::from_nanos(at_ns.saturating_sub(last)));
-        }
-        self.last = Some(at_ns);
-    }
-    #[inline]
-    fn phi(&mut self, now_ns: u64) -> f64 {
-        let elapsed = self.last.map_or(0, |last| now_ns.saturating_sub(last));
-        self.window.normal_dist().phi(Duration::from_nanos(elapsed))
     }
 }
 
@@ -210,10 +161,7 @@ fn heartbeat_phi(c: &mut Criterion) {
     bench_accrual(&mut group, "fixed-timeout", &intervals, || {
         Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
     });
-    bench_one(&mut group, "phi-detector", &intervals, || PhiDetector {
-        window: phi_detector::PingWindow::new(Duration::from_nanos(INTERVAL)),
-        last: None,
-    });
+    bench_one(&mut group, "phi-detector", &intervals, PhiDetector::new);
     bench_one(
         &mut group,
         "phi-accrual-failure-detector",

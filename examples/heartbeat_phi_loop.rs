@@ -17,33 +17,14 @@
 //! rough figure on a busy machine, for runs of tens of millions.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use accrual::{Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig};
 
-const INTERVAL: u64 = 100_000_000;
-const CYCLE: usize = 1024;
-const QUERIES: usize = 64;
-const STEP: u64 = 2_000_000;
+#[path = "../benches/common/peers_loop.rs"]
+mod peers_loop;
 
-/// The benchmark's intervals: 100 ms with a deterministic jitter uniform in ±3 ms.
-fn intervals() -> Vec<u64> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..CYCLE)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            INTERVAL - 3_000_000 + x % 6_000_001
-        })
-        .collect()
-}
-
-/// A detector as the loop drives it (as in `benches/peers.rs`).
-trait HeartbeatPhi {
-    fn heartbeat(&mut self, at_ns: u64);
-    fn phi(&mut self, now_ns: u64) -> f64;
-}
+use peers_loop::{CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals};
 
 impl<D: Detector> HeartbeatPhi for D {
     fn heartbeat(&mut self, at_ns: u64) {
@@ -54,36 +35,19 @@ impl<D: Detector> HeartbeatPhi for D {
     }
 }
 
-/// `phi-detector`'s window, fed the interval since the previous arrival.
-struct PhiDetector(phi_detector::PingWindow, Option<u64>);
-
-impl HeartbeatPhi for PhiDetector {
-    fn heartbeat(&mut self, at_ns: u64) {
-        if let Some(last) = self.1 {
-            self.0
-                .add_ping(Duration::from_nanos(at_ns.saturating_sub(last)));
-        }
-        self.1 = Some(at_ns);
-    }
-    fn phi(&mut self, now_ns: u64) -> f64 {
-        let elapsed = self.1.map_or(0, |last| now_ns.saturating_sub(last));
-        self.0.normal_dist().phi(Duration::from_nanos(elapsed))
-    }
-}
-
 /// Warms `d` with 1000 intervals, then runs `n` heartbeats each followed by a query.
 #[inline(never)]
 fn run(n: usize, part: Part, d: &mut impl HeartbeatPhi) -> f64 {
     let intervals = intervals();
     let mut t = INTERVAL;
     d.heartbeat(t);
-    for &dt in &intervals[..1000] {
+    for &dt in &intervals[..WARM] {
         t += dt;
         d.heartbeat(t);
     }
     let last = t;
     let mut sum = 0.0;
-    for i in 1000..1000 + n {
+    for i in WARM..WARM + n {
         t += intervals[i % CYCLE];
         let query = t + (i % QUERIES) as u64 * STEP;
         if part != Part::Queries {
@@ -125,14 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sum = match which.as_str() {
         "accrual" => run(n, part, &mut PhiNormal::new(PhiNormalConfig::default())?),
         "fixed" => run(n, part, &mut Fixed::new(FixedConfig::default())?),
-        "phi-detector" => run(
-            n,
-            part,
-            &mut PhiDetector(
-                phi_detector::PingWindow::new(Duration::from_nanos(INTERVAL)),
-                None,
-            ),
-        ),
+        "phi-detector" => run(n, part, &mut PhiDetector::new()),
         other => return Err(format!("unknown detector {other}").into()),
     };
     let per = start.elapsed().as_secs_f64() * 1e9 / n as f64;
