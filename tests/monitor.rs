@@ -634,3 +634,78 @@ fn the_default_detector_does_not_learn_the_monitors_stalls() {
     }
     assert!(d.deadline(8.0).unwrap() - t > Nanos::from_secs(30));
 }
+
+/// A batch longer than several rounds, with peers repeated within and across rounds, some new
+/// and some known, leaves every peer exactly as one `heartbeat_at` call per heartbeat in batch
+/// order does; each outcome is reported once, and `outcome` may call the monitor.
+#[test]
+fn a_batch_is_one_call_per_heartbeat_in_batch_order() {
+    use accrual::monitor::{BATCH_ROUND, Heartbeat};
+    for detector in [fixed(500), DetectorConfig::default()] {
+        let cfg = MonitorConfig {
+            detector,
+            max_peers: 300,
+            shards: 16,
+            ..Default::default()
+        };
+        let batched = Monitor::new(cfg.clone(), ManualClock::default()).unwrap();
+        let single = Monitor::new(cfg, ManualClock::default()).unwrap();
+        // Known peers 0..100 before the batch.
+        for p in 0..100u32 {
+            batched
+                .heartbeat_at(&p, Nanos::from_millis(1), Some(0))
+                .unwrap();
+            single
+                .heartbeat_at(&p, Nanos::from_millis(1), Some(0))
+                .unwrap();
+        }
+        // 2.5 rounds of heartbeats over 400 ids (100 more than fit), each peer's in time order,
+        // with some repeated numbers and instants (stale and backwards arrivals).
+        let n = BATCH_ROUND * 5 / 2;
+        let batch: Vec<Heartbeat<u32>> = (0..n as u64)
+            .map(|i| {
+                let peer = ((i * 7_919) % 400) as u32;
+                let k = i / 400;
+                Heartbeat {
+                    peer,
+                    at: Nanos::from_millis(
+                        100 * (k + 2) + i % 3 - if i % 11 == 0 { 150 } else { 0 },
+                    ),
+                    seq: (i % 5 != 0).then_some(k + 1 - u64::from(i % 13 == 0)),
+                }
+            })
+            .collect();
+        let mut outcomes = vec![None; n];
+        batched.heartbeat_batch(&batch, |i, outcome| {
+            assert!(outcomes[i].is_none(), "heartbeat {i} reported twice");
+            // Calling the monitor from `outcome` does not deadlock.
+            std::hint::black_box(batched.stats(&batch[i].peer));
+            outcomes[i] = Some(outcome);
+        });
+        let want: Vec<_> = batch
+            .iter()
+            .map(|hb| Some(single.heartbeat_at(&hb.peer, hb.at, hb.seq)))
+            .collect();
+        assert_eq!(outcomes, want);
+        // Every kind of outcome occurred, and the peer limit was reached.
+        for kind in [
+            Ok(Arrival::Accepted),
+            Ok(Arrival::Stale),
+            Ok(Arrival::Backwards),
+            Err(MonitorError::PeerLimit { max_peers: 300 }),
+        ] {
+            assert!(want.contains(&Some(kind)), "{kind:?}");
+        }
+        assert_eq!(batched.len(), single.len());
+        for p in 0..400u32 {
+            let (b, s) = (batched.stats(&p), single.stats(&p));
+            assert_eq!(
+                b.map(|s| (s.arrivals, s.last_arrival)),
+                s.map(|s| (s.arrivals, s.last_arrival))
+            );
+            assert_eq!(batched.deadline(&p), single.deadline(&p), "peer {p}");
+        }
+        // An empty batch reports nothing.
+        batched.heartbeat_batch(&[], |_, _| panic!("nothing to report"));
+    }
+}

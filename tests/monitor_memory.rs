@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig};
+use accrual::monitor::{DetectorConfig, Heartbeat, Monitor, MonitorConfig};
 use accrual::{
     Arrival, ChenConfig, EmpiricalConfig, FixedConfig, ManualClock, Nanos, PhiExponentialConfig,
     PhiNormalConfig,
@@ -84,12 +84,21 @@ fn heartbeats_and_queries_of_known_peers_do_not_allocate() {
             m.record_rtt(p, Nanos::from_millis(3)).unwrap();
         }
         m.tick(m.now());
+        // A batch of every peer, built once and refilled in place.
+        let mut batch: Vec<Heartbeat<u64>> = peers
+            .iter()
+            .map(|&peer| Heartbeat {
+                peer,
+                at: Nanos::ZERO,
+                seq: None,
+            })
+            .collect();
         let before = allocations();
         for round in 0..100u64 {
             clock.advance(Nanos::from_millis(100));
+            let seq = 1_000 + 3 * round;
             for p in &peers {
                 // Every kind of arrival: accepted, numbered, duplicate, backwards.
-                let seq = 1_000 + 2 * round;
                 assert_eq!(m.heartbeat_seq(p, seq), Ok(Arrival::Accepted));
                 assert_eq!(m.heartbeat(p), Ok(Arrival::Accepted)); // numbered seq + 1
                 assert_eq!(m.heartbeat_seq(p, seq), Ok(Arrival::Stale));
@@ -101,6 +110,16 @@ fn heartbeats_and_queries_of_known_peers_do_not_allocate() {
                 std::hint::black_box(m.request_timeout(p));
                 std::hint::black_box(m.stats(p));
             }
+            clock.advance(Nanos::from_millis(1));
+            for hb in &mut batch {
+                hb.at = m.now();
+                hb.seq = Some(seq + 2);
+            }
+            let mut accepted = 0;
+            m.heartbeat_batch(&batch, |_, outcome| {
+                accepted += usize::from(outcome == Ok(Arrival::Accepted));
+            });
+            assert_eq!(accepted, peers.len());
         }
         assert_eq!(allocations(), before, "{detector:?}");
         // The counter itself works.

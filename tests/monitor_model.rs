@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use accrual::monitor::{
-    Collective, DetectorConfig, Evaluation, Monitor, MonitorConfig, MonitorError, Stall,
+    Collective, DetectorConfig, Evaluation, Heartbeat, Monitor, MonitorConfig, MonitorError, Stall,
 };
 use accrual::timeout::TimeoutEstimator;
 use accrual::{
@@ -24,6 +24,9 @@ enum Op {
     /// A heartbeat received this many ms ago (less half a microsecond, so that no two
     /// arrivals of different peers ever coincide).
     BeatAt(u8, u64),
+    /// Heartbeats through `heartbeat_batch`, each received this many ms ago (less half a
+    /// microsecond), maybe with a sequence number: applied to the model one by one, in order.
+    Batch(Vec<(u8, u64, Option<u64>)>),
     Rtt(u8, u64),
     Timeout(u8, u64),
     Remove(u8),
@@ -37,12 +40,20 @@ fn op() -> impl Strategy<Value = Op> {
         4 => prop_oneof![6 => 0u64..150, 1 => 150u64..1_500, 1 => 1_500u64..6_000].prop_map(Op::Advance),
         6 => (peer.clone(), proptest::option::of(0u64..40)).prop_map(|(p, s)| Op::Beat(p, s)),
         1 => (peer.clone(), 0u64..500).prop_map(|(p, b)| Op::BeatAt(p, b)),
+        // Short batches are recorded one by one; from 64 on they are grouped by shard.
+        1 => beats(0..8).prop_map(Op::Batch),
+        1 => beats(64..160).prop_map(Op::Batch),
         1 => (peer.clone(), 1u64..300).prop_map(|(p, ms)| Op::Rtt(p, ms)),
         1 => (peer.clone(), 1u64..2_000).prop_map(|(p, ms)| Op::Timeout(p, ms)),
         1 => peer.clone().prop_map(Op::Remove),
         4 => Just(Op::Tick),
         2 => peer.prop_map(Op::Query),
     ]
+}
+
+/// `len` heartbeats of a batch: (peer, ms ago, sequence number).
+fn beats(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<(u8, u64, Option<u64>)>> {
+    proptest::collection::vec((0u8..10, 0u64..300, proptest::option::of(0u64..40)), len)
 }
 
 fn config() -> impl Strategy<Value = MonitorConfig> {
@@ -424,6 +435,27 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                 let got = m.heartbeat_at(&k, at, None);
                 let want = model.beat(k, at, None);
                 assert_eq!(got, want);
+            }
+            Op::Batch(beats) => {
+                let batch: Vec<Heartbeat<u8>> = beats
+                    .iter()
+                    .map(|&(peer, back, seq)| Heartbeat {
+                        peer,
+                        at: now
+                            .saturating_sub(Nanos::from_millis(back))
+                            .saturating_sub(Nanos(500)),
+                        seq,
+                    })
+                    .collect();
+                let mut got = vec![None; batch.len()];
+                m.heartbeat_batch(&batch, |i, outcome| {
+                    assert!(got[i].is_none(), "heartbeat {i} reported twice");
+                    got[i] = Some(outcome);
+                });
+                for (hb, got) in batch.iter().zip(got) {
+                    let want = model.beat(hb.peer, hb.at, hb.seq);
+                    assert_eq!(got, Some(want), "{hb:?}");
+                }
             }
             Op::Rtt(k, ms) => {
                 let rtt = Nanos::from_millis(ms);

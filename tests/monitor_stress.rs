@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
+use accrual::monitor::{DetectorConfig, Heartbeat, Monitor, MonitorConfig, MonitorError};
 use accrual::{Arrival, Clock, FixedConfig, ManualClock, Nanos, PhiNormalConfig};
 
 const THREADS: u64 = 4;
@@ -53,24 +53,37 @@ fn every_heartbeat_from_every_thread_is_accounted_for() {
                     let (m, clock) = (&m, &clock);
                     s.spawn(move || {
                         let mut seen = Seen::default();
+                        let mut count = |result| match result {
+                            Ok(Arrival::Accepted) => seen.accepted += 1,
+                            Ok(Arrival::Stale) => seen.stale += 1,
+                            Ok(Arrival::Backwards) => seen.backwards += 1,
+                            Err(MonitorError::PeerLimit { max_peers }) => {
+                                assert_eq!(max_peers, MAX_PEERS);
+                                seen.refused += 1;
+                            }
+                            Err(e) => panic!("{e}"),
+                        };
+                        // Every fourth heartbeat goes through batches of 97 (long enough to be grouped).
+                        let mut batch = Vec::new();
                         for i in 0..HEARTBEATS {
                             let key = (i * 7 + t * 13) % KEYS;
                             // Sequence numbers shared by threads: some collide, some are late.
                             let seq = (i / 4) * THREADS + t;
-                            let result = match i % 3 {
-                                0 => m.heartbeat(&key),
-                                1 => m.heartbeat_seq(&key, seq),
-                                _ => m.heartbeat_at(&key, clock.now(), Some(seq)),
-                            };
-                            match result {
-                                Ok(Arrival::Accepted) => seen.accepted += 1,
-                                Ok(Arrival::Stale) => seen.stale += 1,
-                                Ok(Arrival::Backwards) => seen.backwards += 1,
-                                Err(MonitorError::PeerLimit { max_peers }) => {
-                                    assert_eq!(max_peers, MAX_PEERS);
-                                    seen.refused += 1;
+                            match i % 4 {
+                                0 => count(m.heartbeat(&key)),
+                                1 => count(m.heartbeat_seq(&key, seq)),
+                                2 => count(m.heartbeat_at(&key, clock.now(), Some(seq))),
+                                _ => {
+                                    batch.push(Heartbeat {
+                                        peer: key,
+                                        at: clock.now(),
+                                        seq: Some(seq),
+                                    });
+                                    if batch.len() == 97 || i + 1 == HEARTBEATS {
+                                        m.heartbeat_batch(&batch, |_, r| count(r));
+                                        batch.clear();
+                                    }
                                 }
-                                Err(e) => panic!("{e}"),
                             }
                             if i % 64 == 0 {
                                 let _ = m.record_rtt(&key, Nanos::from_micros(100 + i % 50));

@@ -356,15 +356,17 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
             if (p.level == Level::Unknown) != p.since.is_none() {
                 return invalid("its level and the instant it was entered disagree");
             }
-            let shard = m.shard(&p.peer);
+            let (h, shard) = m.locate(&p.peer);
             let mut shard = shard.write();
-            if shard.get(&p.peer).is_some() {
+            if shard.get(h, &p.peer).is_some() {
                 return Err(SnapshotError::DuplicatePeer { index });
             }
             if p.level == Level::Dead {
                 dead += 1;
             }
             shard.insert(
+                &m.hasher,
+                h,
                 p.peer,
                 Slot {
                     detector: p.detector,

@@ -4,9 +4,13 @@
 //! capacity costs a key and a 4-byte index per bucket, not a whole peer; and chunks never move,
 //! so growing the table never copies the peers. A removed peer's slot is reused by the next
 //! new peer.
+//!
+//! The index is keyed by a hash the monitor computes once per call ([`PeerHash`]), the same one
+//! that chose the shard, so a heartbeat hashes its key once.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
+
+use hashbrown::HashTable;
 
 use crate::monitor::peer::Slot;
 
@@ -15,7 +19,7 @@ pub(crate) const CHUNK: usize = 32;
 
 #[derive(Debug)]
 pub(crate) struct Shard<K> {
-    index: HashMap<K, u32>,
+    index: HashTable<(K, u32)>,
     chunks: Vec<Box<[Option<Slot>]>>,
     /// Slots whose peer was removed.
     free: Vec<u32>,
@@ -24,7 +28,7 @@ pub(crate) struct Shard<K> {
 impl<K> Default for Shard<K> {
     fn default() -> Self {
         Shard {
-            index: HashMap::new(),
+            index: HashTable::new(),
             chunks: Vec::new(),
             free: Vec::new(),
         }
@@ -33,6 +37,28 @@ impl<K> Default for Shard<K> {
 
 fn split(i: u32) -> (usize, usize) {
     (i as usize / CHUNK, i as usize % CHUNK)
+}
+
+/// A key's hash under the monitor's hasher: the top bits choose its shard (see
+/// [`PeerHash::shard`]), the rest place it in the shard's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeerHash(pub(crate) u64);
+
+impl PeerHash {
+    /// The hash of `key`.
+    pub(crate) fn of<K: Hash>(hasher: &RandomState, key: &K) -> Self {
+        PeerHash(hasher.hash_one(key))
+    }
+
+    /// The shard among `n` (at least 1): multiply-shift on bits 24 to 55, a uniform index
+    /// without a division, always below `n`. The index inside a shard uses the low bits for
+    /// the bucket and the top 7 as its tag, so the shard takes bits that neither depends on
+    /// much: a shard's keys still differ in both.
+    #[inline]
+    pub(crate) fn shard(self, n: usize) -> usize {
+        let mid = u64::from((self.0 >> 24) as u32);
+        (((mid * n as u64) >> 32) as usize).min(n.saturating_sub(1))
+    }
 }
 
 impl<K: Hash + Eq> Shard<K> {
@@ -50,18 +76,26 @@ impl<K: Hash + Eq> Shard<K> {
         self.chunks.get_mut(c)?.get_mut(j)?.as_mut()
     }
 
-    pub(crate) fn get(&self, key: &K) -> Option<&Slot> {
-        let &i = self.index.get(key)?;
-        self.at(i)
+    /// Where `key` (of hash `hash`) lives, if it is here.
+    pub(crate) fn find(&self, hash: PeerHash, key: &K) -> Option<u32> {
+        self.index.find(hash.0, |(k, _)| k == key).map(|&(_, i)| i)
     }
 
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut Slot> {
-        let &i = self.index.get(key)?;
+    pub(crate) fn get(&self, hash: PeerHash, key: &K) -> Option<&Slot> {
+        self.at(self.find(hash, key)?)
+    }
+
+    pub(crate) fn get_mut(&mut self, hash: PeerHash, key: &K) -> Option<&mut Slot> {
+        self.at_mut(self.find(hash, key)?)
+    }
+
+    /// The slot at a place [`find`](Self::find) returned, under the same lock.
+    pub(crate) fn slot_mut(&mut self, i: u32) -> Option<&mut Slot> {
         self.at_mut(i)
     }
 
-    /// Adds a peer that is not in the shard yet.
-    pub(crate) fn insert(&mut self, key: K, slot: Slot) {
+    /// Adds a peer that is not in the shard yet; `hasher` rehashes the index when it grows.
+    pub(crate) fn insert(&mut self, hasher: &RandomState, hash: PeerHash, key: K, slot: Slot) {
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -83,12 +117,17 @@ impl<K: Hash + Eq> Shard<K> {
         let (c, j) = split(i);
         if let Some(place) = self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(j)) {
             *place = Some(slot);
-            self.index.insert(key, i);
+            self.index
+                .insert_unique(hash.0, (key, i), |(k, _)| hasher.hash_one(k));
         }
     }
 
-    pub(crate) fn remove(&mut self, key: &K) -> Option<Slot> {
-        let i = self.index.remove(key)?;
+    pub(crate) fn remove(&mut self, hash: PeerHash, key: &K) -> Option<Slot> {
+        let ((_, i), _) = self
+            .index
+            .find_entry(hash.0, |(k, _)| k == key)
+            .ok()?
+            .remove();
         let (c, j) = split(i);
         let slot = self.chunks.get_mut(c)?.get_mut(j)?.take();
         self.free.push(i);
@@ -98,6 +137,6 @@ impl<K: Hash + Eq> Shard<K> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &Slot)> + '_ {
         self.index
             .iter()
-            .filter_map(move |(k, &i)| self.at(i).map(|s| (k, s)))
+            .filter_map(move |(k, i)| self.at(*i).map(|s| (k, s)))
     }
 }

@@ -227,13 +227,14 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             }
         }
         for (i, key) in expired {
+            let h = self.hash(&key);
             let mut s = self.shards[i].0.write();
             let still = s
-                .get(&key)
+                .get(h, &key)
                 .and_then(|slot| slot.heard())
                 .zip(cfg.expire_after)
                 .is_some_and(|(heard, ttl)| now - heard > ttl);
-            if still && self.remove_locked(&mut s, &key).is_some() {
+            if still && self.remove_locked(&mut s, h, &key).is_some() {
                 eval.expired.push(key);
             }
         }
@@ -291,8 +292,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// may have arrived since the first pass.
     fn apply(&self, p: Proposal<K>, now: Nanos, hold_worse: bool, eval: &mut Evaluation<K>) {
         let cfg = &self.config;
+        let h = self.hash(&p.key);
         let mut s = self.shards[p.shard].0.write();
-        let Some(slot) = s.get_mut(&p.key) else {
+        let Some(slot) = s.get_mut(h, &p.key) else {
             return;
         };
         let from = slot.level;
