@@ -111,7 +111,7 @@ fn bucket(x: f64) -> usize {
 /// assert!(d.phi(deadline) <= 5.0 && d.phi(deadline + Nanos(1)) >= 5.0);
 /// ```
 #[derive(Debug, Clone)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct Adaptive {
     log: ArrivalLog,
     /// The interval estimate, ns.
@@ -311,6 +311,22 @@ impl Model {
 }
 
 impl Adaptive {
+    /// Reads what a heartbeat at `at` would touch (the arrival log, the interval estimate,
+    /// the histogram's total and the bucket its lateness would land in) and returns a value
+    /// made from them, which means nothing: a batch of heartbeats calls this for every peer
+    /// before recording any, so that their cache misses overlap.
+    pub(crate) fn warm(&self, at: Nanos) -> u64 {
+        let last = self.log.last.map_or(0, Nanos::as_nanos);
+        let lateness = at.as_nanos().saturating_sub(last) as f64 - self.eta;
+        let count = self.model.counts[bucket(lateness)];
+        // The fields of the later lines: the weight, the anchor, the total, the memory.
+        u64::from(count.to_bits())
+            ^ self.unit.to_bits()
+            ^ self.anchor.0
+            ^ self.model.total.to_bits()
+            ^ self.config.memory.as_nanos()
+    }
+
     /// A detector with no arrivals yet.
     pub fn new(config: AdaptiveConfig) -> Result<Self, ConfigError> {
         config.validate()?;

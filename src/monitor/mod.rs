@@ -544,8 +544,8 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         }
     }
 
-    /// One shard's heartbeats of a round, under one lock: every peer is looked up (and its
-    /// detector's first line read) before any is updated; outcomes are reported after the lock
+    /// One shard's heartbeats of a round, under one lock: every peer is looked up (and the
+    /// parts of its detector the heartbeat will touch read) before any is updated; outcomes are reported after the lock
     /// is released. Leaves `arrivals` empty for the heartbeats of new peers.
     fn heartbeat_group(
         &self,
@@ -556,15 +556,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         outcome: &mut impl FnMut(usize, Result<Arrival, MonitorError>),
     ) {
         let mut s = self.shards[shard].0.write();
-        // Pass 1: where each peer lives. The read of each detector's arrival count only warms
-        // its cache lines; `black_box` keeps it.
+        // Pass 1: where each peer lives, and a read of what its heartbeat will touch, which
+        // only warms the caches; `black_box` keeps it.
         let mut warm = 0u64;
         let mut j = st.first[shard];
         while j != END {
             let i = usize::from(j);
             let place = s.find(PeerHash(st.hash_then_place[i]), &round[i].peer);
             if let Some(slot) = place.and_then(|p| s.slot_mut(p)) {
-                warm = warm.wrapping_add(slot.detector.arrivals().accepted);
+                warm ^= slot.detector.warm(round[i].at);
             }
             st.hash_then_place[i] = place.map_or(NOT_FOUND, u64::from);
             j = st.next[i];

@@ -79,6 +79,17 @@ impl PeerDetector {
     }
 }
 
+impl PeerDetector {
+    /// Reads the parts of the detector a heartbeat at `at` would touch, for a batch to warm
+    /// the caches before recording: see [`Adaptive::warm`]. The value means nothing.
+    pub(crate) fn warm(&self, at: Nanos) -> u64 {
+        match self {
+            PeerDetector::Adaptive(d) => d.warm(at),
+            other => other.arrivals().accepted,
+        }
+    }
+}
+
 impl Detector for PeerDetector {
     fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         each!(self, d => d.record_unlearned(at, seq))
