@@ -179,14 +179,20 @@ impl WindowedHistogram {
     }
 
     /// The `q`-quantile of the live window (`q` clamped to `[0, 1]`; NaN reads as 0), or zero
-    /// when it is empty.
+    /// when it is empty: the top of the bucket holding the sample of rank `max(⌈q·n⌉, 1)`, for
+    /// every `q` including 0 (where `hdrhistogram` alone reports the bucket's bottom).
     pub fn quantile(&mut self, q: f64, now: Nanos) -> Nanos {
         self.advance(now);
         if self.total.is_empty() {
             return Nanos::ZERO;
         }
         let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
-        Nanos(self.total.value_at_quantile(q))
+        let v = self.total.value_at_quantile(q);
+        Nanos(if q == 0.0 {
+            self.total.highest_equivalent(v)
+        } else {
+            v
+        })
     }
 
     /// The mean of the live window (0 when empty), in ns.
@@ -198,13 +204,15 @@ impl WindowedHistogram {
         self.total.mean()
     }
 
-    /// The largest value in the live window (top of its bucket), or zero when empty.
+    /// The largest value in the live window (top of its bucket), or zero when empty. A window
+    /// of zeros reports the top of zero's bucket too (`hdrhistogram` alone reports 0 there).
     pub fn max(&mut self, now: Nanos) -> Nanos {
         self.advance(now);
         if self.total.is_empty() {
             return Nanos::ZERO;
         }
-        Nanos(self.total.max())
+        // `highest_equivalent` is idempotent, so only a maximum of 0 changes.
+        Nanos(self.total.highest_equivalent(self.total.max()))
     }
 
     /// The live window as one HDR histogram, for queries this type does not offer. Call

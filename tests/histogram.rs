@@ -234,3 +234,36 @@ fn rejects_bad_configurations_by_field() {
         }
     ));
 }
+
+/// The 0-quantile is the top of the smallest sample's bucket, as every other quantile is of
+/// its sample's (`hdrhistogram` alone reports the bucket's bottom at 0).
+#[test]
+fn the_zero_quantile_is_the_top_of_the_lowest_bucket_too() {
+    let cfg = HistogramConfig {
+        significant_digits: 1,
+        lowest: Nanos(1_000),
+        ..HistogramConfig::default()
+    };
+    let mut h = WindowedHistogram::new(cfg).unwrap();
+    let now = Nanos::from_secs(1);
+    for v in [0, 300, 5_000_000, 7_000_000] {
+        h.record(Nanos(v), now);
+    }
+    let top = h.live().highest_equivalent(0);
+    assert!(top > 0);
+    assert_eq!(h.quantile(0.0, now).as_nanos(), top);
+    assert_eq!(h.quantile(f64::NAN, now).as_nanos(), top);
+    assert_eq!(h.quantile(-1.0, now).as_nanos(), top);
+    // The same answer as any quantile whose rank is 1.
+    assert_eq!(h.quantile(0.25, now), h.quantile(0.0, now));
+    // A window of zeros: its maximum is the top of zero's bucket as well.
+    let mut zeros = WindowedHistogram::new(HistogramConfig {
+        significant_digits: 1,
+        lowest: Nanos(1_000),
+        ..HistogramConfig::default()
+    })
+    .unwrap();
+    zeros.record(Nanos::ZERO, now);
+    assert_eq!(zeros.max(now).as_nanos(), top);
+    assert_eq!(zeros.quantile(1.0, now).as_nanos(), top);
+}
