@@ -24,8 +24,8 @@ enum Op {
     /// A heartbeat received this many ms ago (less half a microsecond, so that no two
     /// arrivals of different peers ever coincide).
     BeatAt(u8, u64),
-    /// Heartbeats through `heartbeat_batch`, each received this many ms ago (less half a
-    /// microsecond), maybe with a sequence number: applied to the model one by one, in order.
+    /// Heartbeats through `heartbeat_batch`, each received this many ms ago (less 501 + peer
+    /// ns), maybe with a sequence number: applied to the model one by one, in order.
     Batch(Vec<(u8, u64, Option<u64>)>),
     Rtt(u8, u64),
     Timeout(u8, u64),
@@ -441,9 +441,12 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                     .iter()
                     .map(|&(peer, back, seq)| Heartbeat {
                         peer,
+                        // Less 501 to 510 ns, by peer: no two peers' arrivals coincide (nor
+                        // with `BeatAt`'s, 500 ns off the millisecond), so that ties in the
+                        // latest arrival never decide which peer the ejection cap spares.
                         at: now
                             .saturating_sub(Nanos::from_millis(back))
-                            .saturating_sub(Nanos(500)),
+                            .saturating_sub(Nanos(501 + u64::from(peer))),
                         seq,
                     })
                     .collect();
