@@ -546,8 +546,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     }
 
     /// One shard's heartbeats of a round, under one lock: every peer is looked up (and the
-    /// parts of its detector the heartbeat will touch read) before any is updated; outcomes are reported after the lock
-    /// is released. Leaves `arrivals` empty for the heartbeats of new peers.
+    /// parts of its detector the heartbeat will touch read) before any is updated; outcomes
+    /// are reported after the lock is released. Leaves `arrivals` empty for the heartbeats of
+    /// new peers.
     fn heartbeat_group(
         &self,
         shard: usize,
