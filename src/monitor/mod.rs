@@ -565,7 +565,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         while j != END {
             let i = usize::from(j);
             let place = s.find(PeerHash(st.hash_then_place[i]), &round[i].peer);
-            if let Some(slot) = place.and_then(|p| s.slot_mut(p)) {
+            if let Some(slot) = place.and_then(|p| s.at_mut(p)) {
                 warm ^= slot.detector.warm(round[i].at);
             }
             st.hash_then_place[i] = place.map_or(NOT_FOUND, u64::from);
@@ -579,7 +579,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             let hb = &round[i];
             st.arrivals[i] = u32::try_from(st.hash_then_place[i])
                 .ok()
-                .and_then(|p| s.slot_mut(p))
+                .and_then(|p| s.at_mut(p))
                 .map(|slot| self.record_heartbeat(slot, hb.at, hb.seq));
             j = st.next[i];
         }

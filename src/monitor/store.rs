@@ -71,7 +71,8 @@ impl<K: Hash + Eq> Shard<K> {
         self.chunks.get(c)?.get(j)?.as_ref()
     }
 
-    fn at_mut(&mut self, i: u32) -> Option<&mut Slot> {
+    /// The slot at place `i` (as [`find`](Self::find) returns it), if it holds a peer.
+    pub(crate) fn at_mut(&mut self, i: u32) -> Option<&mut Slot> {
         let (c, j) = split(i);
         self.chunks.get_mut(c)?.get_mut(j)?.as_mut()
     }
@@ -87,11 +88,6 @@ impl<K: Hash + Eq> Shard<K> {
 
     pub(crate) fn get_mut(&mut self, hash: PeerHash, key: &K) -> Option<&mut Slot> {
         self.at_mut(self.find(hash, key)?)
-    }
-
-    /// The slot at a place [`find`](Self::find) returned, under the same lock.
-    pub(crate) fn slot_mut(&mut self, i: u32) -> Option<&mut Slot> {
-        self.at_mut(i)
     }
 
     /// Adds a peer that is not in the shard yet; `hasher` rehashes the index when it grows.
@@ -118,7 +114,7 @@ impl<K: Hash + Eq> Shard<K> {
         if let Some(place) = self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(j)) {
             *place = Some(slot);
             self.index
-                .insert_unique(hash.0, (key, i), |(k, _)| hasher.hash_one(k));
+                .insert_unique(hash.0, (key, i), |(k, _)| PeerHash::of(hasher, k).0);
         }
     }
 
