@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! cargo run --release --example default_vs_oracle -- [--seeds 1,2] [--peers 20] [--secs 1200]
-//!     [--scenarios lan,wan,...] [--canonical]
+//!     [--scenarios lan,wan,...] [--mix 'lan=16,jvm=4;wan=10,cloud-vm=10'] [--canonical]
 //! ```
+//!
+//! `--mix` replaces the scenarios with fleets of the given composition (`;` between fleets):
+//! each kind's peers are generated with their own seed (the fleet's seed plus the kind's place
+//! in the list), so a mix's peers are not copies of one another.
 
 use std::error::Error;
 
@@ -69,6 +73,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         Some(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
         None => Scenario::ALL.to_vec(),
     };
+    let fleets: Vec<Fleet> = match value("--mix") {
+        Some(mixes) => mixes.split(';').map(parse_mix).collect::<Result<_, _>>()?,
+        None => scenarios
+            .into_iter()
+            .map(|s| Fleet {
+                name: s.name().to_string(),
+                kinds: vec![(s, peers)],
+            })
+            .collect(),
+    };
     let warmup: usize = value("--warmup").unwrap_or_else(|| "0".into()).parse()?;
     let canonical = args.iter().any(|a| a == "--canonical");
     let mut cfg = AdaptiveConfig::default();
@@ -91,9 +105,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         "{:<14} {:>4} {:>6} {:>9} {:>9} {:>9} {:>8} {:>8}",
         "scenario", "seed", "budget", "default", "oracle", "canon", "/oracle", "/canon"
     );
-    for &scenario in &scenarios {
+    for fleet in &fleets {
         for &seed in &seeds {
-            let trace = generate(scenario, seed, peers, Nanos::from_secs(secs));
+            let trace = fleet.generate(seed, Nanos::from_secs(secs));
             let points = if canonical {
                 let specs: Vec<_> = CANONICAL.iter().flat_map(|f| f.grid()).collect();
                 evaluate(&trace, &specs, warmup, 2, &|_| {})?
@@ -110,7 +124,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     .fold(f64::INFINITY, f64::min);
                 println!(
                     "{:<14} {:>4} {:>6} {:>8.3}s {:>8.3}s {:>8.3}s {:>8.3} {:>8.3}",
-                    scenario.name(),
+                    fleet.name,
                     seed,
                     budget,
                     ours,
@@ -123,4 +137,44 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     Ok(())
+}
+
+/// A fleet: how many peers of each kind.
+struct Fleet {
+    name: String,
+    kinds: Vec<(Scenario, usize)>,
+}
+
+impl Fleet {
+    /// The fleet's trace: each kind's peers from its own seed, one tick schedule.
+    fn generate(&self, seed: u64, duration: Nanos) -> HeartbeatTrace {
+        let mut trace = HeartbeatTrace::default();
+        for (i, &(kind, n)) in self.kinds.iter().enumerate() {
+            let part = generate(kind, seed + i as u64 * 1000, n, duration);
+            trace.peers.extend(part.peers);
+            trace.ticks = part.ticks;
+        }
+        trace
+    }
+}
+
+/// `kind=count,kind=count`, for example `lan=16,jvm=4`.
+fn parse_mix(text: &str) -> Result<Fleet, Box<dyn Error>> {
+    let mut kinds = Vec::new();
+    for part in text.split(',') {
+        let (kind, count) = part
+            .split_once('=')
+            .ok_or_else(|| format!("mix entry {part:?}: expected kind=count"))?;
+        let kind: Scenario = kind.trim().parse()?;
+        if matches!(kind, Scenario::Mixed | Scenario::MonitorStall) {
+            return Err(
+                format!("mix entry {part:?}: {kind} is a fleet, not a kind of peer").into(),
+            );
+        }
+        kinds.push((kind, count.trim().parse()?));
+    }
+    Ok(Fleet {
+        name: text.to_string(),
+        kinds,
+    })
 }

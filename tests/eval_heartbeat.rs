@@ -262,6 +262,84 @@ fn generated_traces_are_deterministic_and_round_trip() {
 }
 
 #[test]
+fn rng_streams_do_not_replay_one_another() {
+    // A generator that steps its state by a constant replays, a few draws later, any generator
+    // started a multiple of that step away (as `seed ^ (p + 1)·step` used to start peer p).
+    // Streams of one seed share no value among their first draws.
+    use std::collections::HashSet;
+    for seed in [0, 1, 5, u64::MAX] {
+        let mut seen = HashSet::new();
+        for stream in 0..32 {
+            let mut rng = Rng::stream(seed, stream);
+            for _ in 0..2_000 {
+                assert!(
+                    seen.insert(rng.next_u64()),
+                    "seed {seed}: stream {stream} repeats"
+                );
+            }
+        }
+    }
+}
+
+/// The seconds in which a peer's heartbeat came more than `late_ns` after the one before, the
+/// first of each episode only (20 s or more after the previous late one).
+fn late_episodes(peer: &HeartbeatPeer, late_ns: u64) -> Vec<u64> {
+    let mut recv: Vec<u64> = peer.rows.iter().map(|r| r.recv).collect();
+    recv.sort_unstable();
+    let mut starts: Vec<u64> = Vec::new();
+    let mut last: Option<u64> = None;
+    for w in recv.windows(2).filter(|w| w[1] - w[0] > late_ns) {
+        let sec = w[1] / 1_000_000_000;
+        if last.is_none_or(|l| sec >= l + 20) {
+            starts.push(sec);
+        }
+        last = Some(sec);
+    }
+    starts
+}
+
+#[test]
+fn the_peers_of_a_generated_fleet_are_independent() {
+    // Each kind's random events (scheduler spikes, congestion, loss, stalls, pauses) must strike
+    // each peer at its own times: a fleet whose peers replay one another's events is a fleet
+    // of fewer peers. With independent peers, an episode of one starts within a second of one
+    // of another's with probability about 3 s times the other's episode rate (below 0.1 here).
+    let d = Nanos::from_secs(1800);
+    for (scenario, late_ms) in [
+        (Scenario::Lan, 101),
+        (Scenario::Datacenter, 130),
+        (Scenario::Wan, 300),
+        (Scenario::CloudVm, 300),
+        (Scenario::Jvm, 300),
+    ] {
+        let trace = generate(scenario, 1, 12, d);
+        let events: Vec<Vec<u64>> = trace
+            .peers
+            .iter()
+            .map(|p| late_episodes(p, late_ms * 1_000_000))
+            .collect();
+        for (i, a) in events.iter().enumerate() {
+            assert!(
+                a.len() >= 5,
+                "{scenario} peer {i}: only {} episodes",
+                a.len()
+            );
+            for (j, b) in events.iter().enumerate().skip(i + 1) {
+                let shared = a
+                    .iter()
+                    .filter(|&&x| b.iter().any(|&y| x.abs_diff(y) <= 1))
+                    .count();
+                assert!(
+                    shared * 3 <= a.len(),
+                    "{scenario}: peers {i} and {j} share {shared} of {} episodes",
+                    a.len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn spec_errors_say_what_is_wrong() {
     let err = |s: &str| s.parse::<DetectorSpec>().unwrap_err().to_string();
     assert!(err("phi-gamma").contains("unknown detector family `phi-gamma`"));

@@ -124,7 +124,7 @@ pub fn monitor_stalls(scenario: Scenario, seed: u64, duration: Nanos) -> Vec<(Na
 
 /// The stalls as `[start, end)` intervals in ns.
 fn stall_intervals(scenario: Scenario, seed: u64, d: f64) -> Vec<(f64, f64)> {
-    let mut monitor = Rng::new(seed ^ 0x005e_ed0f_5a11);
+    let mut monitor = Rng::stream(seed, u64::MAX);
     let mut stalls: Vec<(f64, f64)> = Vec::new();
     if scenario == Scenario::MonitorStall {
         let mut t = monitor.exponential(180.0 * S);
@@ -201,7 +201,7 @@ pub fn generate_with(
             }
             s => s,
         };
-        let mut rng = Rng::new(seed ^ (p as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng = Rng::stream(seed, p as u64);
         let offset = (rng.unit() * 3600.0 * S) as u64;
         let rows = link(kind, &mut rng, d)
             .into_iter()

@@ -12,19 +12,45 @@
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
+/// The state's step per draw (the golden ratio in 64 bits).
+const STEP: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's finaliser: a bijection of 64-bit words that scatters every input bit.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 impl Rng {
     /// A generator started from `seed`.
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
+    /// Generator number `stream` of `seed`: one per peer of a simulated fleet, say. Streams of
+    /// one seed are independent of one another, unlike `Rng::new(seed ^ stream)` or
+    /// `Rng::new(seed + stream)`: this generator steps its state by a fixed constant, so
+    /// generators started a few multiples of that step apart replay each other's sequence a
+    /// few draws later; here the starting state is a hash of both numbers.
+    ///
+    /// ```
+    /// use accrual::eval::Rng;
+    ///
+    /// let mut a = Rng::stream(7, 0);
+    /// let mut b = Rng::stream(7, 1);
+    /// let (x, y) = (a.next_u64(), b.next_u64());
+    /// assert_ne!(x, y);
+    /// assert_eq!(Rng::stream(7, 0).next_u64(), x);
+    /// ```
+    pub fn stream(seed: u64, stream: u64) -> Self {
+        Rng(mix(mix(seed) ^ stream))
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(STEP);
+        mix(self.0)
     }
 
     /// Uniform in `[0, 1)`.

@@ -96,7 +96,7 @@ pub fn generate(
             RttScenario::Mixed => RttScenario::ALL[p % 5],
             s => s,
         };
-        let mut rng = Rng::new(seed ^ (p as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng = Rng::stream(seed, p as u64);
         let probes = link(kind, &mut rng, probes, interval.as_nanos() as f64);
         trace.peers.push(RttPeer {
             name: format!("{}-{p}", kind.name()),
