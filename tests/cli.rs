@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use accrual::Nanos;
+use accrual::eval::hb_gen::generate_mix;
 use accrual::eval::rtt_gen::{RttScenario, generate};
 use accrual::eval::spec::DefaultDetector;
 
@@ -88,6 +89,29 @@ fn gen_is_deterministic() {
             .unwrap()
             .starts_with("# accrual heartbeat trace v1\npeer,seq,send_ns,recv_ns\n")
     );
+}
+
+#[test]
+fn gen_writes_a_mix() {
+    let d = dir("mix");
+    let out = d.join("mix.csv");
+    ok(&accrual(&[
+        "gen",
+        "--mix",
+        "lan=2,jvm=1",
+        "--seed",
+        "4",
+        "--duration",
+        "30s",
+        "--out",
+        s(&out),
+    ]));
+    let mix = "lan=2,jvm=1".parse().unwrap();
+    let mut expected = Vec::new();
+    generate_mix(&mix, 4, Nanos::from_secs(30))
+        .write(&mut expected)
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
 }
 
 #[test]
@@ -295,6 +319,15 @@ fn bad_input_gives_one_clear_line() {
             &["gen", "--scenario", "moon", "--out", "x.csv"],
             "unknown scenario `moon`",
         ),
+        (
+            &["gen", "--mix", "lan=4,moon=1", "--out", "x.csv"],
+            "--mix: mix entry `moon=1`: unknown kind `moon`",
+        ),
+        (
+            &["gen", "--mix", "lan=4", "--peers", "3", "--out", "x.csv"],
+            "cannot be used with",
+        ),
+        (&["gen", "--out", "x.csv"], "--scenario"),
         (
             &["eval", "--trace", "/nonexistent/t.csv"],
             "/nonexistent/t.csv: cannot read",

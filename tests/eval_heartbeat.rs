@@ -6,7 +6,7 @@
 #![allow(clippy::excessive_precision)]
 
 use accrual::Nanos;
-use accrual::eval::hb_gen::{Scenario, generate};
+use accrual::eval::hb_gen::{Mix, MixError, Scenario, generate, generate_mix};
 use accrual::eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
 use accrual::eval::run::replay;
 use accrual::eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
@@ -337,6 +337,59 @@ fn the_peers_of_a_generated_fleet_are_independent() {
             }
         }
     }
+}
+
+#[test]
+fn a_mix_is_its_kinds_peers_in_order() {
+    let d = Nanos::from_secs(120);
+    // The mixed scenario deals the five kinds out in turn: a mix of one of each, in that
+    // order, is the same fleet, and a mix of one kind is that scenario.
+    let one_each: Mix = "lan=1,datacenter=1,wan=1,cloud-vm=1,jvm=1".parse().unwrap();
+    assert_eq!(
+        generate_mix(&one_each, 9, d),
+        generate(Scenario::Mixed, 9, 5, d)
+    );
+    let jvm: Mix = "jvm=3".parse().unwrap();
+    assert_eq!(generate_mix(&jvm, 9, d), generate(Scenario::Jvm, 9, 3, d));
+    let mix: Mix = " lan = 2 ,jvm=1,wan=0".parse().unwrap();
+    assert_eq!(mix.to_string(), "lan=2,jvm=1,wan=0");
+    assert_eq!(mix.to_string().parse::<Mix>().unwrap(), mix);
+    let trace = generate_mix(&mix, 9, d);
+    let names: Vec<&str> = trace.peers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["lan-0", "lan-1", "jvm-2"]);
+    assert_eq!(trace.ticks, generate(Scenario::Lan, 9, 1, d).ticks);
+}
+
+#[test]
+fn a_bad_mix_says_which_entry_and_why() {
+    let err = |s: &str| s.parse::<Mix>().unwrap_err();
+    assert_eq!(
+        err("lan=2,jvm"),
+        MixError::Syntax {
+            entry: "jvm".into()
+        }
+    );
+    assert_eq!(
+        err("lan=two"),
+        MixError::Count {
+            entry: "lan=two".into()
+        }
+    );
+    assert_eq!(err("lan=0"), MixError::Empty);
+    for (text, needle) in [
+        ("moon=1", "unknown kind `moon`"),
+        ("mixed=3", "`mixed` is a fleet"),
+        ("monitor-stall=3", "`monitor-stall` is a fleet"),
+    ] {
+        let e = err(text);
+        assert!(matches!(e, MixError::Kind { .. }), "{text}: {e:?}");
+        assert!(e.to_string().contains(needle), "{text}: {e}");
+        assert!(e.to_string().contains(text), "{text}: {e}");
+    }
+    assert!(matches!(
+        Mix::new(vec![(Scenario::Mixed, 2)]),
+        Err(MixError::Kind { .. })
+    ));
 }
 
 #[test]

@@ -54,6 +54,16 @@ impl Scenario {
         Scenario::Mixed,
     ];
 
+    /// The kinds of peer a fleet is made of: every scenario but the two fleets (`monitor-stall`
+    /// and `mixed`), in the order `mixed` deals them out.
+    pub const KINDS: [Scenario; 5] = [
+        Scenario::Lan,
+        Scenario::Datacenter,
+        Scenario::Wan,
+        Scenario::CloudVm,
+        Scenario::Jvm,
+    ];
+
     /// The scenario's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -176,7 +186,6 @@ pub fn generate_with(
     stalls: MonitorStalls,
 ) -> HeartbeatTrace {
     let d = duration.as_nanos() as f64;
-    let mut trace = HeartbeatTrace::default();
     // The monitor's stalls: [start, end) intervals, only in the monitor-stall scenario.
     let stalls = match stalls {
         MonitorStalls::On => stall_intervals(scenario, seed, d),
@@ -189,50 +198,228 @@ pub fn generate_with(
             .find(|&&(a, b)| recv >= a && recv < b)
             .map_or(recv, |&(_, b)| b.floor() + lag)
     };
-    for p in 0..peers {
-        let kind = match scenario {
-            Scenario::Mixed => Scenario::ALL[p % 5],
-            Scenario::MonitorStall => {
-                if p % 2 == 0 {
-                    Scenario::Lan
-                } else {
-                    Scenario::Datacenter
-                }
+    let kinds = (0..peers).map(|p| match scenario {
+        Scenario::Mixed => Scenario::KINDS[p % Scenario::KINDS.len()],
+        Scenario::MonitorStall => {
+            if p % 2 == 0 {
+                Scenario::Lan
+            } else {
+                Scenario::Datacenter
             }
-            s => s,
-        };
-        let mut rng = Rng::stream(seed, p as u64);
-        let offset = (rng.unit() * 3600.0 * S) as u64;
-        let rows = link(kind, &mut rng, d)
-            .into_iter()
-            .map(|(seq, sent, recv)| Heartbeat {
-                seq,
-                send: Some(sent as u64 + offset),
-                recv: release(recv) as u64,
-            })
-            .collect();
-        trace.peers.push(HeartbeatPeer {
-            name: format!("{}-{p}", kind.name()),
-            rows,
-        });
+        }
+        s => s,
+    });
+    HeartbeatTrace {
+        peers: kinds
+            .enumerate()
+            .map(|(p, kind)| peer(kind, seed, p, d, &release))
+            .collect(),
+        ticks: ticks(d, &stalls),
     }
+}
+
+/// The monitor's ticks over `d` ns: one every [`INTERVAL`] outside the stalls, and the overdue
+/// one as each stall ends.
+fn ticks(d: f64, stalls: &[(f64, f64)]) -> Vec<u64> {
+    let mut ticks = Vec::new();
     let interval = INTERVAL.as_nanos() as f64;
     let mut t = 0.0;
     while t < d {
         if !stalls.iter().any(|&(a, b)| t >= a && t < b) {
-            trace.ticks.push(t as u64);
+            ticks.push(t as u64);
         }
         t += interval;
     }
     // The overdue tick, as soon as the monitor resumes.
-    for &(_, b) in &stalls {
+    for &(_, b) in stalls {
         if b < d {
-            trace.ticks.push(b.floor() as u64);
+            ticks.push(b.floor() as u64);
         }
     }
-    trace.ticks.sort_unstable();
-    trace.ticks.dedup();
-    trace
+    ticks.sort_unstable();
+    ticks.dedup();
+    ticks
+}
+
+/// Peer number `p` of a fleet generated with `seed`: a link of `kind`, from the peer's own
+/// random stream, its receipts passed through `release` (the monitor's stalls).
+fn peer(
+    kind: Scenario,
+    seed: u64,
+    p: usize,
+    d: f64,
+    release: &dyn Fn(f64) -> f64,
+) -> HeartbeatPeer {
+    let mut rng = Rng::stream(seed, p as u64);
+    let offset = (rng.unit() * 3600.0 * S) as u64;
+    let rows = link(kind, &mut rng, d)
+        .into_iter()
+        .map(|(seq, sent, recv)| Heartbeat {
+            seq,
+            send: Some(sent as u64 + offset),
+            recv: release(recv) as u64,
+        })
+        .collect();
+    HeartbeatPeer {
+        name: format!("{}-{p}", kind.name()),
+        rows,
+    }
+}
+
+/// The composition of a generated fleet: how many peers of each kind, written
+/// `kind=count,kind=count` (for example `lan=16,jvm=4`). The kinds are the single-link
+/// scenarios (`lan`, `datacenter`, `wan`, `cloud-vm`, `jvm`); `mixed` and `monitor-stall` are
+/// fleets, not kinds of peer.
+///
+/// ```
+/// use accrual::eval::hb_gen::{Mix, MixError, Scenario};
+///
+/// let mix: Mix = "lan=16,jvm=4".parse().unwrap();
+/// assert_eq!(mix.kinds(), &[(Scenario::Lan, 16), (Scenario::Jvm, 4)]);
+/// assert_eq!(mix.peers(), 20);
+/// assert!(matches!("lan=16,mixed=4".parse::<Mix>(), Err(MixError::Kind { .. })));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    kinds: Vec<(Scenario, usize)>,
+}
+
+impl Mix {
+    /// A mix of these kinds and counts; at least one peer, no fleet scenario among the kinds.
+    pub fn new(kinds: Vec<(Scenario, usize)>) -> Result<Self, MixError> {
+        if let Some(&(kind, _)) = kinds.iter().find(|(k, _)| !Scenario::KINDS.contains(k)) {
+            return Err(MixError::Kind {
+                entry: kind.name().to_owned(),
+                reason: format!("`{kind}` is a fleet, not a kind of peer"),
+            });
+        }
+        if kinds.iter().all(|&(_, n)| n == 0) {
+            return Err(MixError::Empty);
+        }
+        Ok(Mix { kinds })
+    }
+
+    /// The kinds and their counts, in order.
+    pub fn kinds(&self) -> &[(Scenario, usize)] {
+        &self.kinds
+    }
+
+    /// How many peers in all.
+    pub fn peers(&self) -> usize {
+        self.kinds.iter().map(|&(_, n)| n).sum()
+    }
+}
+
+impl fmt::Display for Mix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (kind, n)) in self.kinds.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep}{kind}={n}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Mix {
+    type Err = MixError;
+    fn from_str(s: &str) -> Result<Self, MixError> {
+        let mut kinds = Vec::new();
+        for entry in s.split(',') {
+            let Some((kind, count)) = entry.split_once('=') else {
+                return Err(MixError::Syntax {
+                    entry: entry.to_owned(),
+                });
+            };
+            let kind = kind.trim();
+            let Some(&kind) = Scenario::KINDS.iter().find(|k| k.name() == kind) else {
+                let reason = if kind.parse::<Scenario>().is_ok() {
+                    format!("`{kind}` is a fleet, not a kind of peer")
+                } else {
+                    format!("unknown kind `{kind}` (one of lan, datacenter, wan, cloud-vm, jvm)")
+                };
+                return Err(MixError::Kind {
+                    entry: entry.to_owned(),
+                    reason,
+                });
+            };
+            let count = count.trim().parse().map_err(|_| MixError::Count {
+                entry: entry.to_owned(),
+            })?;
+            kinds.push((kind, count));
+        }
+        Mix::new(kinds)
+    }
+}
+
+/// Why a [`Mix`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MixError {
+    /// An entry is not `kind=count`.
+    Syntax {
+        /// The entry.
+        entry: String,
+    },
+    /// An unknown kind, or a fleet where a kind of peer is expected.
+    Kind {
+        /// The entry.
+        entry: String,
+        /// What is wrong with its kind.
+        reason: String,
+    },
+    /// A count that is not a whole number of peers.
+    Count {
+        /// The entry.
+        entry: String,
+    },
+    /// No peers at all.
+    Empty,
+}
+
+impl fmt::Display for MixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MixError::Syntax { entry } => {
+                write!(f, "mix entry `{entry}`: expected kind=count, e.g. lan=16")
+            }
+            MixError::Kind { entry, reason } => write!(f, "mix entry `{entry}`: {reason}"),
+            MixError::Count { entry } => {
+                write!(f, "mix entry `{entry}`: the count must be a whole number")
+            }
+            MixError::Empty => write!(f, "a mix needs at least one peer"),
+        }
+    }
+}
+
+impl std::error::Error for MixError {}
+
+/// Generates a fleet of the composition `mix` over `duration`: its kinds' peers in order, each
+/// from its own random stream (peer `p` of the fleet draws from `Rng::stream(seed, p)`, as in
+/// [`generate`], so a mix of one kind is that scenario's trace), with a monitor that never
+/// stalls.
+///
+/// ```
+/// use accrual::eval::hb_gen::{Scenario, generate, generate_mix};
+/// use accrual::Nanos;
+///
+/// let d = Nanos::from_secs(60);
+/// let fleet = generate_mix(&"lan=3,jvm=1".parse().unwrap(), 7, d);
+/// assert_eq!(fleet.peers.len(), 4);
+/// assert_eq!(fleet.peers[3].name, "jvm-3");
+/// assert_eq!(generate_mix(&"wan=4".parse().unwrap(), 7, d), generate(Scenario::Wan, 7, 4, d));
+/// ```
+pub fn generate_mix(mix: &Mix, seed: u64, duration: Nanos) -> HeartbeatTrace {
+    let d = duration.as_nanos() as f64;
+    let kinds = mix
+        .kinds
+        .iter()
+        .flat_map(|&(kind, n)| std::iter::repeat_n(kind, n));
+    HeartbeatTrace {
+        peers: kinds
+            .enumerate()
+            .map(|(p, kind)| peer(kind, seed, p, d, &|recv| recv))
+            .collect(),
+        ticks: ticks(d, &[]),
+    }
 }
 
 /// `(seq, sent, received)` for one peer of kind `kind` (never `Mixed` or `MonitorStall`).

@@ -62,8 +62,12 @@ enum Command {
     /// Write a synthetic heartbeat trace.
     Gen {
         /// One of lan, datacenter, wan, cloud-vm, jvm, monitor-stall, mixed.
-        #[arg(long)]
-        scenario: String,
+        #[arg(long, required_unless_present = "mix")]
+        scenario: Option<String>,
+        /// Instead of a scenario, a fleet of this composition: `kind=count,...` with kinds lan,
+        /// datacenter, wan, cloud-vm, jvm (e.g. `lan=16,jvm=4`).
+        #[arg(long, conflicts_with_all = ["scenario", "peers"])]
+        mix: Option<String>,
         /// The seed: the same seed gives the same bytes.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -180,14 +184,23 @@ fn run(command: Command) -> Result<()> {
         } => timeouts(&trace, &policies, &budgets, json.as_deref()),
         Command::Gen {
             scenario,
+            mix,
             seed,
             duration,
             peers,
             out,
         } => {
-            let scenario: Scenario = scenario.parse()?;
             let duration = parse_duration("--duration", &duration)?;
-            let trace = hb_gen::generate(scenario, seed, peers, duration);
+            let trace = match (mix, scenario) {
+                (Some(mix), _) => {
+                    let mix: hb_gen::Mix = mix.parse().map_err(|e| format!("--mix: {e}"))?;
+                    hb_gen::generate_mix(&mix, seed, duration)
+                }
+                (None, Some(scenario)) => {
+                    hb_gen::generate(scenario.parse::<Scenario>()?, seed, peers, duration)
+                }
+                (None, None) => return Err("gen: --scenario or --mix is required".to_owned()),
+            };
             write_file(&out, |w| trace.write(w))
         }
         Command::Tune {
