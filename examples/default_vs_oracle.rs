@@ -114,6 +114,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Ok(v) = std::env::var("PW") {
         cfg.prior_weight = v.parse()?;
     }
+    if let Ok(v) = std::env::var("REGIME") {
+        cfg.regime_factor = v.parse()?;
+    }
+    if let Ok(v) = std::env::var("REGIME_WINDOW") {
+        cfg.regime_window = Nanos::from_secs(v.parse()?);
+    }
     println!(
         "{:<14} {:>4} {:>6} {:>9} {:>9} {:>9} {:>8} {:>8}",
         "scenario", "seed", "budget", "default", "oracle", "canon", "/oracle", "/canon"

@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Run it for 100,000 and 200,000 iterations: the difference of the two totals divided by
-//! 100,000 is the count per heartbeat and query, without the set-up. `accrual`, `fixed` or
-//! `phi-detector` choose the detector; a third argument, `heartbeats` or `queries`, runs one
+//! 100,000 is the count per heartbeat and query, without the set-up. `accrual`, `fixed`,
+//! `phi-detector` or `default` (`Adaptive`) choose the detector; a third argument, `heartbeats` or `queries`, runs one
 //! half of the loop alone (queries on the warmed window, at the same 64 offsets after its last
 //! arrival), to count or time the halves apart. The wall time per iteration is printed too: a
 //! rough figure on a busy machine, for runs of tens of millions.
@@ -19,7 +19,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use accrual::{Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig};
+use accrual::{
+    Adaptive, AdaptiveConfig, Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig,
+};
 
 #[path = "../benches/common/peers_loop.rs"]
 mod peers_loop;
@@ -90,6 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "accrual" => run(n, part, &mut PhiNormal::new(PhiNormalConfig::default())?),
         "fixed" => run(n, part, &mut Fixed::new(FixedConfig::default())?),
         "phi-detector" => run(n, part, &mut PhiDetector::new()),
+        "default" => run(n, part, &mut Adaptive::new(AdaptiveConfig::default())?),
         other => return Err(format!("unknown detector {other}").into()),
     };
     let per = start.elapsed().as_secs_f64() * 1e9 / n as f64;

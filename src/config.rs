@@ -1192,6 +1192,8 @@ impl EmpiricalConfig {
 /// | `min_tail_ratio` | 0.0625 | floor on the tail's scale θ, as a fraction of the interval (> 0, ≤ 1000) |
 /// | `prior_pause` | `1s` | the prior: the tail is at least `prior_pause · w/(w + n)` wide after `n` intervals… |
 /// | `prior_weight` | 8 | … with `w` this weight (0: no prior) |
+/// | `regime_factor` | 3 | once two heartbeats within `regime_window` came `x` and more late, the next is given at least `regime_factor · x` of lateness (0: off; ≤ 1000) |
+/// | `regime_window` | `10s` | how far back that look reaches (between half of it and all of it) |
 ///
 /// ```
 /// use accrual::{AdaptiveConfig, ConfigError, Nanos};
@@ -1219,6 +1221,13 @@ pub struct AdaptiveConfig {
     pub prior_pause: Nanos,
     /// How many times the prior pause counts (0 for none).
     pub prior_weight: f64,
+    /// After two heartbeats came at least `x` late within [`regime_window`](Self::regime_window),
+    /// the next is allowed at least this many times `x` of lateness, whatever the threshold
+    /// (0 turns it off): a spell of queueing delay lengthens the deadlines while it lasts,
+    /// instead of every deadline, always.
+    pub regime_factor: f64,
+    /// How far back the regime looks: the lateness of the last half window to whole window.
+    pub regime_window: Nanos,
 }
 
 impl Default for AdaptiveConfig {
@@ -1230,6 +1239,8 @@ impl Default for AdaptiveConfig {
             min_tail_ratio: 0.0625,
             prior_pause: Nanos::from_secs(1),
             prior_weight: 8.0,
+            regime_factor: 3.0,
+            regime_window: Nanos::from_secs(10),
         }
     }
 }
@@ -1243,6 +1254,9 @@ impl AdaptiveConfig {
         check_positive("adaptive.min_tail_ratio", self.min_tail_ratio)?;
         check_range("adaptive.min_tail_ratio", self.min_tail_ratio, 0.0, 1000.0)?;
         check_bounded("adaptive.prior_pause", self.prior_pause)?;
-        check_range("adaptive.prior_weight", self.prior_weight, 0.0, 1e6)
+        check_range("adaptive.prior_weight", self.prior_weight, 0.0, 1e6)?;
+        check_range("adaptive.regime_factor", self.regime_factor, 0.0, 1000.0)?;
+        check_positive_duration("adaptive.regime_window", self.regime_window)?;
+        check_bounded("adaptive.regime_window", self.regime_window)
     }
 }

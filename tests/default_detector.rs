@@ -104,8 +104,13 @@ fn state_is_small_and_fixed() {
 #[test]
 fn the_threshold_means_a_price_and_a_probability() {
     // 100 ms heartbeats with up to 1 ms of jitter; one in ten arrives a whole interval late
-    // (and the next one right after it).
-    let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    // (and the next one right after it). Without the regime floor, which would allow three
+    // times that lateness at every threshold (tested below).
+    let mut d = Adaptive::new(AdaptiveConfig {
+        regime_factor: 0.0,
+        ..AdaptiveConfig::default()
+    })
+    .unwrap();
     let mut t = Nanos::ZERO;
     for seq in 0..20_000u64 {
         let late = if seq % 10 == 9 { 100 } else { 0 };
@@ -125,6 +130,84 @@ fn the_threshold_means_a_price_and_a_probability() {
     let deadline = d.deadline(5.0).unwrap();
     assert!(deadline - t > Nanos::from_millis(200), "{}", deadline - t);
     assert!(d.phi(deadline) <= 5.0 && d.phi(deadline + Nanos(1)) >= 5.0);
+}
+
+/// A detector that has learned 100 ms heartbeats with 1 ms of jitter for ten minutes, and the
+/// instant of its last heartbeat.
+fn calm_detector(config: AdaptiveConfig) -> (Adaptive, Nanos, u64) {
+    let mut d = Adaptive::new(config).unwrap();
+    let mut t = Nanos::ZERO;
+    for seq in 0..6_000u64 {
+        t += Nanos::from_micros(99_500 + (seq * 7919) % 1000);
+        d.heartbeat_seq(t, seq);
+    }
+    (d, t, 6_000)
+}
+
+#[test]
+fn a_spell_of_late_heartbeats_raises_every_deadline_while_it_lasts() {
+    let config = AdaptiveConfig::default();
+    let (k, window) = (config.regime_factor, config.regime_window);
+    let (mut d, mut t, mut seq) = calm_detector(config);
+    let (mut calm, _, _) = calm_detector(AdaptiveConfig {
+        regime_factor: 0.0,
+        ..config
+    });
+    let eta = d.interval();
+    let threshold = 1.0;
+    let before = d.deadline(threshold).unwrap() - t;
+    assert_eq!(before, calm.deadline(threshold).unwrap() - t);
+    // Queueing delay: two heartbeats 40 and 30 ms late (each one interval after the last).
+    for late in [40, 30] {
+        t += eta + Nanos::from_millis(late);
+        d.heartbeat_seq(t, seq);
+        calm.heartbeat_seq(t, seq);
+        seq += 1;
+    }
+    // The second largest recent lateness is 30 ms, less what the late arrivals moved the
+    // interval estimate (at most 70 ms over the 256 or more intervals it spans): at least k
+    // times that is allowed beyond the expected arrival, at any threshold.
+    let floor = k * (0.030 - 0.070 / 256.0);
+    for threshold in [0.5, 1.0, 2.0] {
+        let allowed = (d.deadline(threshold).unwrap() - t).as_secs_f64() - eta.as_secs_f64();
+        assert!(allowed >= floor, "{allowed} {floor}");
+        assert!(d.phi(d.deadline(threshold).unwrap()) <= threshold);
+        assert!(d.phi(d.deadline(threshold).unwrap() + Nanos(1)) >= threshold);
+    }
+    let raised = d.deadline(threshold).unwrap() - t;
+    assert!(raised > calm.deadline(threshold).unwrap() - t + Nanos::from_millis(80));
+    // A whole window of calm heartbeats later, the floor is gone.
+    let end = t + window;
+    while t <= end {
+        t += eta;
+        d.heartbeat_seq(t, seq);
+        calm.heartbeat_seq(t, seq);
+        seq += 1;
+    }
+    assert_eq!(
+        d.deadline(threshold).unwrap(),
+        calm.deadline(threshold).unwrap()
+    );
+}
+
+#[test]
+fn one_pause_alone_does_not_raise_the_floor() {
+    let (mut d, mut t, seq) = calm_detector(AdaptiveConfig::default());
+    let (mut calm, _, _) = calm_detector(AdaptiveConfig {
+        regime_factor: 0.0,
+        ..AdaptiveConfig::default()
+    });
+    // One 2 s pause: the model learns it, the regime's second largest value stays jitter.
+    t += Nanos::from_secs(2);
+    d.heartbeat_seq(t, seq);
+    calm.heartbeat_seq(t, seq);
+    for threshold in [0.5, 1.0, 4.0, 8.0] {
+        assert_eq!(
+            d.deadline(threshold),
+            calm.deadline(threshold),
+            "{threshold}"
+        );
+    }
 }
 
 /// Mean detection time of the default detector within `budget`, over a grid of thresholds.

@@ -175,7 +175,7 @@ fn bytes_per_peer_keep_the_budgets_and_match_the_documented_table() {
             DetectorConfig::default(),
             100_000,
             false,
-            2_864.0,
+            2_928.0,
         ),
         (
             "phi_exponential, window 256",

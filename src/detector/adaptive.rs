@@ -17,6 +17,9 @@ const EDGES: usize = BUCKETS + 1;
 const RESCALE_OCTAVES: f64 = 60.0;
 /// The interval estimate spans at least this many sequence numbers once it has them.
 const SPAN: u64 = 256;
+/// Lateness counts towards the regime from this fraction of the interval on: jitter never
+/// raises the floor, queueing delay of a few milliseconds on a 100 ms interval does.
+const REGIME_NOTABLE: f64 = 0.125;
 
 /// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
 const SUB_BITS: u32 = SUB.trailing_zeros();
@@ -69,6 +72,21 @@ fn bucket(x: f64) -> usize {
 ///   scale is the mean excess of the [`tail_samples`](AdaptiveConfig::tail_samples) largest.
 ///   So nothing the peer did in the memory is ever deemed impossible, and the first heartbeats
 ///   give a wide, cautious model.
+/// * **Regime.** The histogram says how late heartbeats come over the hours; queueing delay
+///   comes in spells, during which one late heartbeat is followed by more. So the detector also
+///   keeps the two largest lateness values above an eighth of `η` in each half of the last
+///   [`regime_window`](AdaptiveConfig::regime_window) (10 s by default), and while two of them
+///   reach `x`, every deadline allows at least
+///   [`regime_factor`](AdaptiveConfig::regime_factor)` · x` (3 by default; 0 turns it off).
+///   One pause alone does not set it, jitter never does, and it lapses a window after the
+///   spell. It lets the threshold be priced for calm times instead of for the worst spell: on
+///   the busy-datacenter scenario of `accrual eval` (congestion spells of about 10 s every two
+///   minutes), 1.5 to 14 % less detection time within 1 mistake per peer-hour on seeds 1 to
+///   10 (within 0.1, up to 22 % less on six seeds and up to 1.6 % more on four), and on every
+///   other scenario the same within 0.2 %. Where
+///   heartbeats come late often but independently (several percent of them lost, say), it
+///   allows three times that lateness at any threshold, which only the smallest thresholds
+///   would go below.
 ///
 /// # The threshold
 ///
@@ -84,11 +102,12 @@ fn bucket(x: f64) -> usize {
 ///
 /// φ is the threshold at which the current silence would just be suspected:
 /// `φ(t) = log10(W/η)` for the smallest `W` whose deadline lies beyond `t`. It is 0 up to the
-/// expected arrival, non-decreasing, and in the tail rises linearly with the silence.
+/// expected arrival (and up to the regime's floor past it), non-decreasing, and in the tail
+/// rises linearly with the silence.
 ///
 /// # Cost
 ///
-/// State is fixed-size and inline: 2,752 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
+/// State is fixed-size and inline: 2,816 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
 /// never allocates.
 /// A heartbeat adds one sample; every 32nd, every one of the first 64, and every one more than
 /// a quarter interval late also refit the model (one pass over the histogram, a few hundred
@@ -124,9 +143,51 @@ pub struct Adaptive {
     first: Option<(u64, u64)>,
     anchor: (u64, u64),
     next_anchor: (u64, u64),
+    /// The largest recent lateness values.
+    regime: Regime,
     /// The lateness distribution.
     model: Model,
     config: AdaptiveConfig,
+}
+
+/// The two largest lateness values of the current half of the regime window and of the half
+/// before it (each pair in decreasing order), and where the current half began.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Regime {
+    start: u64,
+    current: [f64; 2],
+    previous: [f64; 2],
+}
+
+impl Regime {
+    /// Adds the lateness `x` of an arrival at `now`, after moving on by whole halves of `half`.
+    fn record(&mut self, now: u64, half: u64, x: f64) {
+        let elapsed = now.saturating_sub(self.start);
+        if elapsed >= half {
+            self.previous = if elapsed >= half.saturating_mul(2) {
+                [0.0; 2]
+            } else {
+                self.current
+            };
+            self.current = [0.0; 2];
+            self.start = now;
+        }
+        let [a, b] = self.current;
+        self.current = if x > a {
+            [x, a]
+        } else if x > b {
+            [a, x]
+        } else {
+            [a, b]
+        };
+    }
+
+    /// The second largest of the four: a level two recent arrivals reached, so that one pause
+    /// alone does not set it.
+    fn level(&self) -> f64 {
+        let ([a, b], [c, d]) = (self.current, self.previous);
+        a.min(c).max(b).max(d)
+    }
 }
 
 /// One lateness distribution: a decayed histogram and the fitted survival curve.
@@ -337,6 +398,7 @@ impl Adaptive {
             first: None,
             anchor: (0, 0),
             next_anchor: (0, 0),
+            regime: Regime::default(),
             eta,
             unit: 1.0,
             origin: 0,
@@ -367,6 +429,22 @@ impl Adaptive {
         let floor = self.eta * self.config.min_tail_ratio;
         let (unit, config) = (self.unit, self.config);
         self.model.refit(unit, floor, &config);
+    }
+
+    /// The lateness every deadline allows for now, whatever the threshold: the regime factor
+    /// times the level two recent arrivals reached.
+    fn regime_floor(&self) -> f64 {
+        self.config.regime_factor * self.regime.level()
+    }
+
+    /// The lateness allowed at `threshold`: the model's trade, or the regime's floor if larger.
+    fn allowance(&self, threshold: f64) -> f64 {
+        let x = self.model.allowance(self.price_of(threshold));
+        if x < self.regime_floor() {
+            self.regime_floor()
+        } else {
+            x
+        }
     }
 
     /// The price of a false suspicion at `threshold`, ns.
@@ -440,6 +518,12 @@ impl Detector for Adaptive {
             return Arrival::Accepted;
         };
         let lateness = interval.as_nanos() as f64 - eta;
+        let half = self.config.regime_window.as_nanos() / 2;
+        if lateness > eta * REGIME_NOTABLE {
+            self.regime.record(at.as_nanos(), half, lateness);
+        } else {
+            self.regime.record(at.as_nanos(), half, 0.0);
+        }
         self.age(at.as_nanos());
         let unit = self.unit;
         self.model.add(lateness, unit);
@@ -477,7 +561,7 @@ impl Detector for Adaptive {
         let whole = self.eta.floor();
         let beyond = elapsed.as_nanos().saturating_sub(whole as u64);
         let x = beyond as f64 - (self.eta - whole);
-        if x.is_nan() || x <= 0.0 {
+        if x.is_nan() || x <= 0.0 || x <= self.regime_floor() {
             return 0.0;
         }
         let phi = (self.model.price(x) / self.eta).log10();
@@ -492,7 +576,7 @@ impl Detector for Adaptive {
             Ok(last) => last,
             Err(answer) => return answer,
         };
-        let x = self.model.allowance(self.price_of(threshold));
+        let x = self.allowance(threshold);
         let whole = self.eta.floor();
         Some(deadline_at(last, whole as u64, x + (self.eta - whole)))
     }
@@ -509,7 +593,7 @@ impl Detector for Adaptive {
         if !threshold.is_finite() {
             return None;
         }
-        let x = self.model.allowance(self.price_of(threshold));
+        let x = self.allowance(threshold);
         Some(self.model.survival(x, self.unit))
     }
 }
@@ -542,7 +626,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Adaptive, BUCKETS, EDGES, Model};
+    use super::{Adaptive, BUCKETS, EDGES, Model, Regime};
     use crate::config::AdaptiveConfig;
     use crate::detector::ArrivalLog;
 
@@ -565,6 +649,12 @@ mod serde_impl {
         top: u64,
         s_top: u64,
         theta: u64,
+        /// The regime: where its current half began, and the bits of its two pairs (absent
+        /// from snapshots taken before it existed: an empty regime).
+        #[serde(default)]
+        regime_start: u64,
+        #[serde(default)]
+        regime: [u64; 4],
     }
 
     impl Serialize for Adaptive {
@@ -587,6 +677,11 @@ mod serde_impl {
                 top: m.top.to_bits(),
                 s_top: m.s_top.to_bits(),
                 theta: m.theta.to_bits(),
+                regime_start: self.regime.start,
+                regime: {
+                    let ([a, b], [c, d]) = (self.regime.current, self.regime.previous);
+                    [a, b, c, d].map(f64::to_bits)
+                },
             }
             .serialize(s)
         }
@@ -609,6 +704,7 @@ mod serde_impl {
             let (top, s_top, theta) = (f(o.top), f(o.s_top), f(o.theta));
             let counts: Vec<f32> = o.counts.iter().map(|&c| f32::from_bits(c)).collect();
             let slopes: Vec<f64> = o.slopes.iter().map(|&s| f(s)).collect();
+            let [a, b, c, d] = o.regime.map(f);
             let rules = [
                 (
                     eta.is_finite() && eta > 0.0,
@@ -656,6 +752,10 @@ mod serde_impl {
                     theta.is_finite() && theta > 0.0,
                     "the tail's scale must be positive and finite",
                 ),
+                (
+                    [a, b, c, d].iter().all(|x| x.is_finite() && *x >= 0.0) && a >= b && c >= d,
+                    "the regime's lateness values must be finite, not negative, and in order",
+                ),
             ];
             for (ok, rule) in rules {
                 check(ok, rule).map_err(D::Error::custom)?;
@@ -675,6 +775,11 @@ mod serde_impl {
                 first: o.first,
                 anchor: o.anchor,
                 next_anchor: o.next_anchor,
+                regime: Regime {
+                    start: o.regime_start,
+                    current: [a, b],
+                    previous: [c, d],
+                },
                 eta,
                 unit,
                 origin: o.origin,

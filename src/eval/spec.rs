@@ -70,7 +70,7 @@ impl Family {
                 &["threshold", "window", "min-std", "pause", "first"]
             }
             Family::PhiExp => &["threshold", "window", "first"],
-            Family::Default => &["threshold", "memory", "first"],
+            Family::Default => &["threshold", "memory", "first", "regime", "regime-window"],
         }
     }
 
@@ -305,6 +305,8 @@ impl FromStr for DetectorSpec {
                     spec.adaptive.first_interval = first;
                 }
                 "memory" => spec.adaptive.memory = duration(key, value)?,
+                "regime" => spec.adaptive.regime_factor = number(key, value)?,
+                "regime-window" => spec.adaptive.regime_window = duration(key, value)?,
                 _ => {
                     // "threshold", the only other key any family has.
                     let t = number(key, value)?;
@@ -395,8 +397,12 @@ impl fmt::Display for DetectorSpec {
             ),
             Family::Default => write!(
                 f,
-                "default:threshold={},memory={},first={}",
-                self.threshold, self.adaptive.memory, self.adaptive.first_interval
+                "default:threshold={},memory={},first={},regime={},regime-window={}",
+                self.threshold,
+                self.adaptive.memory,
+                self.adaptive.first_interval,
+                self.adaptive.regime_factor,
+                self.adaptive.regime_window
             ),
         }
     }
@@ -413,7 +419,10 @@ impl fmt::Display for DetectorSpec {
 /// let tuned: DefaultDetector = toml::from_str(text).unwrap();
 /// assert_eq!(tuned.threshold, 4.5);
 /// let spec = tuned.spec().unwrap();
-/// assert_eq!(spec.to_string(), "default:threshold=4.5,memory=3600s,first=100ms");
+/// assert_eq!(
+///     spec.to_string(),
+///     "default:threshold=4.5,memory=3600s,first=100ms,regime=3,regime-window=10s"
+/// );
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq)]

@@ -13,7 +13,7 @@ use crate::time::Nanos;
 /// One variant per detector kind; a new kind plugs in as one more variant here and one in the
 /// monitor's enum of detector states, plus a one-line arm in each match the compiler points
 /// to. The default is [`Adaptive`](crate::Adaptive) with [`AdaptiveConfig::default()`], the
-/// crate's recommended detector, which learns each peer's own lateness (2,752 bytes, boxed,
+/// crate's recommended detector, which learns each peer's own lateness (2,816 bytes, boxed,
 /// within the monitor's 4 KiB per peer).
 ///
 /// | variant | detector state per peer |
@@ -23,7 +23,7 @@ use crate::time::Nanos;
 /// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
 /// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
 /// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
-/// | [`Adaptive`](Self::Adaptive) | 2,752 bytes, boxed |
+/// | [`Adaptive`](Self::Adaptive) | 2,816 bytes, boxed |
 ///
 /// The [module docs](super) list measured bytes per peer, map and bookkeeping included.
 ///

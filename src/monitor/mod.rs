@@ -67,14 +67,14 @@
 //! |---|---|---|
 //! | [`DetectorConfig::Fixed`], the compact choice | 112 | 100,000 |
 //! | [`DetectorConfig::PhiNormal`], window 16 | 478 | 10,000 |
-//! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,864 | 100,000 |
+//! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,928 | 100,000 |
 //! | [`DetectorConfig::PhiExponential`], window 256 | 2,318 | 10,000 |
 //! | [`DetectorConfig::Chen`], window 256 | 4,366 | 10,000 |
 //! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,566 | 1,000 |
 //! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,957 | 1,000 |
 //!
 //! At a million peers (`cargo run --release --example monitor_memory`) the compact
-//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,876 (2.7 GiB).
+//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,940 (2.7 GiB).
 //!
 //! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
 //! peers that only send heartbeats never pay for it. With the default
