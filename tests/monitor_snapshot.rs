@@ -85,6 +85,41 @@ fn every_detector_round_trips_exactly() {
 }
 
 #[test]
+fn the_default_detector_keeps_its_regime_across_a_snapshot() {
+    // In a spell of late heartbeats, the floor they set is part of the state.
+    let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    let mut t = Nanos::ZERO;
+    for seq in 0..3_000u64 {
+        let late = if seq >= 2_990 { 30 + seq % 7 } else { 0 };
+        t += Nanos::from_millis(100 + late);
+        d.heartbeat_seq(t, seq);
+    }
+    let text = serde_json::to_string(&d).unwrap();
+    let copy: Adaptive = serde_json::from_str(&text).unwrap();
+    for threshold in [0.5, 1.0, 3.0, 8.0] {
+        assert_eq!(d.deadline(threshold), copy.deadline(threshold));
+    }
+    // A snapshot from before the regime existed reads as one with no spell under way.
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fields = value.as_object_mut().unwrap();
+    assert!(fields.remove("regime").is_some() && fields.remove("regime_start").is_some());
+    let old: Adaptive = serde_json::from_value(value).unwrap();
+    let calm = AdaptiveConfig {
+        regime_factor: 0.0,
+        ..AdaptiveConfig::default()
+    };
+    let mut no_regime = Adaptive::new(calm).unwrap();
+    let mut t = Nanos::ZERO;
+    for seq in 0..3_000u64 {
+        let late = if seq >= 2_990 { 30 + seq % 7 } else { 0 };
+        t += Nanos::from_millis(100 + late);
+        no_regime.heartbeat_seq(t, seq);
+    }
+    assert_eq!(old.deadline(0.5), no_regime.deadline(0.5));
+    assert!(d.deadline(0.5) > old.deadline(0.5));
+}
+
+#[test]
 fn histograms_and_estimators_round_trip_exactly() {
     let mut h = WindowedHistogram::new(HistogramConfig::default()).unwrap();
     let mut est = TimeoutEstimator::new(TimeoutConfig::default()).unwrap();
@@ -178,6 +213,13 @@ fn inconsistent_state_is_rejected_when_read() {
             "increasing bucket edges",
         ),
         (with("eta", 0.into()), "interval must be positive"),
+        (
+            with(
+                "regime",
+                serde_json::json!([1.0f64.to_bits(), 2.0f64.to_bits(), 0, 0]),
+            ),
+            "regime's lateness values",
+        ),
     ];
     for (bad, why) in cases {
         let err = serde_json::from_str::<Adaptive>(&bad)
