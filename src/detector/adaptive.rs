@@ -83,10 +83,9 @@ fn bucket(x: f64) -> usize {
 ///   the busy-datacenter scenario of `accrual eval` (congestion spells of about 10 s every two
 ///   minutes), 1.5 to 14 % less detection time within 1 mistake per peer-hour on seeds 1 to
 ///   10 (within 0.1, up to 22 % less on six seeds and up to 1.6 % more on four), and on every
-///   other scenario the same within 0.2 %. Where
-///   heartbeats come late often but independently (several percent of them lost, say), it
-///   allows three times that lateness at any threshold, which only the smallest thresholds
-///   would go below.
+///   other scenario the same within 0.2 %. Where heartbeats come late often but independently
+///   (several percent of them lost, say), it allows three times that lateness at any
+///   threshold, which only the smallest thresholds would go below.
 ///
 /// # The threshold
 ///
@@ -439,12 +438,11 @@ impl Adaptive {
 
     /// The lateness allowed at `threshold`: the model's trade, or the regime's floor if larger.
     fn allowance(&self, threshold: f64) -> f64 {
-        let x = self.model.allowance(self.price_of(threshold));
-        if x < self.regime_floor() {
-            self.regime_floor()
-        } else {
-            x
-        }
+        let (x, floor) = (
+            self.model.allowance(self.price_of(threshold)),
+            self.regime_floor(),
+        );
+        if x < floor { floor } else { x }
     }
 
     /// The price of a false suspicion at `threshold`, ns.
@@ -518,12 +516,13 @@ impl Detector for Adaptive {
             return Arrival::Accepted;
         };
         let lateness = interval.as_nanos() as f64 - eta;
-        let half = self.config.regime_window.as_nanos() / 2;
-        if lateness > eta * REGIME_NOTABLE {
-            self.regime.record(at.as_nanos(), half, lateness);
+        let notable = if lateness > eta * REGIME_NOTABLE {
+            lateness
         } else {
-            self.regime.record(at.as_nanos(), half, 0.0);
-        }
+            0.0
+        };
+        let half = self.config.regime_window.as_nanos() / 2;
+        self.regime.record(at.as_nanos(), half, notable);
         self.age(at.as_nanos());
         let unit = self.unit;
         self.model.add(lateness, unit);
