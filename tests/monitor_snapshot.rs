@@ -216,7 +216,7 @@ fn inconsistent_state_is_rejected_when_read() {
         (
             with(
                 "regime",
-                serde_json::json!([1.0f64.to_bits(), 2.0f64.to_bits(), 0, 0]),
+                serde_json::json!([1.0f32.to_bits(), 2.0f32.to_bits(), 0, 0]),
             ),
             "regime's lateness values",
         ),
