@@ -290,7 +290,7 @@ impl Mix {
         if let Some(&(kind, _)) = kinds.iter().find(|(k, _)| !Scenario::KINDS.contains(k)) {
             return Err(MixError::Kind {
                 entry: kind.name().to_owned(),
-                reason: format!("`{kind}` is a fleet, not a kind of peer"),
+                reason: not_a_kind(kind.name()),
             });
         }
         if kinds.iter().all(|&(_, n)| n == 0) {
@@ -332,14 +332,9 @@ impl FromStr for Mix {
             };
             let kind = kind.trim();
             let Some(&kind) = Scenario::KINDS.iter().find(|k| k.name() == kind) else {
-                let reason = if kind.parse::<Scenario>().is_ok() {
-                    format!("`{kind}` is a fleet, not a kind of peer")
-                } else {
-                    format!("unknown kind `{kind}` (one of lan, datacenter, wan, cloud-vm, jvm)")
-                };
                 return Err(MixError::Kind {
                     entry: entry.to_owned(),
-                    reason,
+                    reason: not_a_kind(kind),
                 });
             };
             let count = count.trim().parse().map_err(|_| MixError::Count {
@@ -348,6 +343,16 @@ impl FromStr for Mix {
             kinds.push((kind, count));
         }
         Mix::new(kinds)
+    }
+}
+
+/// Why `name` is not a kind of peer: a fleet scenario, or no scenario at all.
+fn not_a_kind(name: &str) -> String {
+    if name.parse::<Scenario>().is_ok() {
+        format!("`{name}` is a fleet, not a kind of peer")
+    } else {
+        let kinds: Vec<&str> = Scenario::KINDS.iter().map(|k| k.name()).collect();
+        format!("unknown kind `{name}` (one of {})", kinds.join(", "))
     }
 }
 
