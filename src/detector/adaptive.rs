@@ -172,18 +172,25 @@ impl Regime {
         }
     }
 
-    /// Adds the notable lateness `x` of an arrival at `now`, after moving on by whole halves.
-    /// Only notable lateness is recorded: the halves move on lazily, here and in
-    /// [`level`](Self::level), so that an ordinary heartbeat does no work for the regime.
-    fn record(&mut self, now: u64, x: f64) {
+    /// The two pairs as of `now`: moved on by one half (the current pair becomes the previous
+    /// one, the current is empty) or by two or more (both empty) since the current half began.
+    fn as_of(&self, now: u64) -> ([f32; 2], [f32; 2]) {
         let elapsed = now.saturating_sub(self.start);
-        if elapsed >= self.half {
-            self.previous = if elapsed >= self.half.saturating_mul(2) {
-                [0.0; 2]
-            } else {
-                self.current
-            };
-            self.current = [0.0; 2];
+        if elapsed < self.half {
+            (self.current, self.previous)
+        } else if elapsed < self.half.saturating_mul(2) {
+            ([0.0; 2], self.current)
+        } else {
+            ([0.0; 2], [0.0; 2])
+        }
+    }
+
+    /// Adds the notable lateness `x` of an arrival at `now`. Only notable lateness is recorded:
+    /// the halves move on lazily, here and in [`level`](Self::level), so that an ordinary
+    /// heartbeat does no work for the regime.
+    fn record(&mut self, now: u64, x: f64) {
+        if now.saturating_sub(self.start) >= self.half {
+            (self.current, self.previous) = self.as_of(now);
             self.start = now;
         }
         let x = x as f32;
@@ -200,17 +207,8 @@ impl Regime {
     /// The second largest value of the two halves as of `now` (the last arrival): a level two
     /// recent arrivals reached, so that one pause alone does not set it.
     fn level(&self, now: u64) -> f64 {
-        let elapsed = now.saturating_sub(self.start);
-        let ([a, b], [c, d]) = (self.current, self.previous);
-        let second = if elapsed < self.half {
-            a.min(c).max(b).max(d)
-        } else if elapsed < self.half.saturating_mul(2) {
-            // The current half has become the previous one, and nothing came since.
-            b
-        } else {
-            0.0
-        };
-        f64::from(second)
+        let ([a, b], [c, d]) = self.as_of(now);
+        f64::from(a.min(c).max(b).max(d))
     }
 }
 
