@@ -4,6 +4,7 @@
 mod normal;
 mod window;
 
+pub(crate) use normal::exp2_weight;
 pub use normal::{PHI_MAX, ln_q, ln_q_erfc, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
 pub(crate) use window::u128_to_f64;
 pub use window::{IntervalWindow, MAX_INTERVAL_NS, MAX_WINDOW};

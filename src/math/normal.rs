@@ -184,6 +184,27 @@ fn exp_neg_half_sq(a: f64) -> f64 {
     }
 }
 
+/// `2^x` for `0 ≤ x ≤ 62` (arguments outside are clamped to it), within a few units in the last
+/// place: the default detector's decay weights, without the library call. With
+/// `k = round(64·x) = 64·m − j` (`0 ≤ j < 64`), `2^x = 2^m · 2^(−j/64) · 2^((64·x − k)/64)`: an
+/// exponent, a table entry, and the polynomial of [`exp_neg_half_sq`] in `64·x − k ∈ [−½, ½]`.
+#[inline]
+pub(crate) fn exp2_weight(x: f64) -> f64 {
+    // 64·x is exact, and below 2^51, so adding 2^52 rounds it to k in the low bits.
+    let y = x.clamp(0.0, 62.0) * 64.0;
+    let shifted = y + ROUND_SHIFT;
+    let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
+    // Exact: y and k are within ½ of each other.
+    let r = y - (shifted - ROUND_SHIFT);
+    let r2 = r * r;
+    let c = &EXP2_POLY;
+    let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
+    let j = k.wrapping_neg() & 63;
+    let m = (k + j) >> 6;
+    // Raising the entry's exponent field by m ≤ 62 keeps it a normal number.
+    frac * f64::from_bits(EXP2_NEG[j as usize].to_bits() + (m << 52))
+}
+
 /// `h(z) = −log10 Q(z) − z²·log10(e)/2` for `0 ≤ z ≤ 37`.
 #[inline]
 fn h_poly(z: f64) -> f64 {
@@ -1753,6 +1774,23 @@ const EXP2_NEG: [f64; 64] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp2_weight_matches_the_library() {
+        let mut worst = 0f64;
+        for i in 0..62_000 {
+            let x = f64::from(i) / 1000.0 + 1e-7 * f64::from(i % 7);
+            let (ours, exact) = (exp2_weight(x), libm::exp2(x));
+            worst = worst.max((ours - exact).abs() / exact);
+        }
+        assert!(worst < 1e-15, "largest relative error {worst}");
+        for k in 0..=62 {
+            assert_eq!(exp2_weight(f64::from(k)), libm::exp2(f64::from(k)), "2^{k}");
+        }
+        assert_eq!(exp2_weight(-3.0), 1.0);
+        assert_eq!(exp2_weight(f64::NEG_INFINITY), 1.0);
+        assert_eq!(exp2_weight(1e9), libm::exp2(62.0));
+    }
 
     #[test]
     fn issue_reference_pairs() {
