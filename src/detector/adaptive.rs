@@ -440,6 +440,17 @@ impl Adaptive {
             ^ self.config.memory.as_nanos()
     }
 
+    /// Reads the lines at fixed places that every heartbeat touches (the arrival log, the
+    /// weight, the anchor, the histogram's total, the memory), so that [`warm`](Self::warm),
+    /// whose read of a bucket depends on them, finds them in the cache. The value means nothing.
+    pub(crate) fn warm_fixed(&self) -> u64 {
+        self.log.counts.accepted
+            ^ self.unit.to_bits()
+            ^ self.anchor.0
+            ^ self.model.total.to_bits()
+            ^ self.config.memory.as_nanos()
+    }
+
     /// A detector with no arrivals yet.
     pub fn new(config: AdaptiveConfig) -> Result<Self, ConfigError> {
         config.validate()?;

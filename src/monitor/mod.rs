@@ -185,6 +185,14 @@ struct Round {
     arrivals: [Option<Arrival>; BATCH_ROUND],
 }
 
+/// The sweeps of a batch's warming pass: lines at fixed places in a detector, then lines
+/// whose place depends on what those hold.
+#[derive(Clone, Copy)]
+enum Sweep {
+    Fixed,
+    Dependent,
+}
+
 /// In [`Round::hash_then_place`]: a peer the shard does not hold (places are `u32`).
 const NOT_FOUND: u64 = u64::MAX;
 
@@ -558,18 +566,33 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         outcome: &mut impl FnMut(usize, Result<Arrival, MonitorError>),
     ) {
         let mut s = self.shards[shard].0.write();
-        // Pass 1: where each peer lives, and a read of what its heartbeat will touch, which
-        // only warms the caches; `black_box` keeps it.
-        let mut warm = 0u64;
+        // Pass 1, in three sweeps over the group so that no sweep's reads wait for each other
+        // and their cache misses overlap: where each peer lives; the lines of its detector
+        // every heartbeat touches; the lines that depend on what those hold. The reads only
+        // warm the caches; `black_box` keeps them.
         let mut j = st.first[shard];
         while j != END {
             let i = usize::from(j);
             let place = s.find(PeerHash(st.hash_then_place[i]), &round[i].peer);
-            if let Some(slot) = place.and_then(|p| s.at_mut(p)) {
-                warm ^= slot.detector.warm(round[i].at);
-            }
             st.hash_then_place[i] = place.map_or(NOT_FOUND, u64::from);
             j = st.next[i];
+        }
+        let mut warm = 0u64;
+        for sweep in [Sweep::Fixed, Sweep::Dependent] {
+            let mut j = st.first[shard];
+            while j != END {
+                let i = usize::from(j);
+                if let Some(slot) = u32::try_from(st.hash_then_place[i])
+                    .ok()
+                    .and_then(|p| s.at_mut(p))
+                {
+                    warm ^= match sweep {
+                        Sweep::Fixed => slot.detector.warm_fixed(),
+                        Sweep::Dependent => slot.detector.warm(round[i].at),
+                    };
+                }
+                j = st.next[i];
+            }
         }
         std::hint::black_box(warm);
         // Pass 2: the heartbeats of known peers. A new peer's wait for the end of the round.
