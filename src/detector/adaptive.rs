@@ -141,7 +141,7 @@ fn bucket(x: f64) -> usize {
 /// at first, every 128th with an hour's memory of 100 ms heartbeats, at most every 1024th)
 /// also refit the model (one pass over the histogram, a few thousand instructions), so a
 /// lateness never seen before reshapes the tail at once. A φ query is a binary search.
-/// Heartbeat plus φ: about 0.75 of `phi-detector`'s time (`BENCHMARKS.md`).
+/// Heartbeat plus φ: 384 instructions (`BENCHMARKS.md` has its times beside the published crates).
 ///
 /// ```
 /// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
