@@ -155,6 +155,15 @@ fn phi_lower_ln_1p(q10: f64) -> f64 {
     -(-q10 * LN_10).ln_1p() * LOG10_E
 }
 
+/// `2^(r/64)` for `|r| ≤ ½`, to 4e−17: the polynomial of [`EXP2_POLY`] by Estrin's scheme, the
+/// fractional step of the two table-driven exponentials below.
+#[inline(always)]
+fn exp2_64ths(r: f64) -> f64 {
+    let r2 = r * r;
+    let c = &EXP2_POLY;
+    (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2)
+}
+
 /// `exp(−a²/2)` for `2.5 < a < 38.5`, into the subnormals, within 2e−13 relative (the
 /// rounding of `a²` itself): inline, without the library call and its checks, as
 /// `2^(−y/64)` for `y = a²·32·log2(e)`. With `k = round(y) = 64·m + j`, that is
@@ -168,9 +177,7 @@ fn exp_neg_half_sq(a: f64) -> f64 {
     let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
     // Exact (Sterbenz): k and y are within ½ of each other and y > 288.
     let r = (shifted - ROUND_SHIFT) - y;
-    let r2 = r * r;
-    let c = &EXP2_POLY;
-    let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
+    let frac = exp2_64ths(r);
     // 2^(−j/64)·2^−m, exactly, by lowering the table entry's exponent field by m, while that
     // stays a normal number; (k >> 6) << 52 = (k & !63) << 46. The entries lie in (½, 1], so
     // their field is 1022 or 1023.
@@ -187,7 +194,7 @@ fn exp_neg_half_sq(a: f64) -> f64 {
 /// `2^x` for `0 ≤ x ≤ 62` (arguments outside are clamped to it), within a few units in the last
 /// place: the default detector's decay weights, without the library call. With
 /// `k = round(64·x) = 64·m − j` (`0 ≤ j < 64`), `2^x = 2^m · 2^(−j/64) · 2^((64·x − k)/64)`: an
-/// exponent, a table entry, and the polynomial of [`exp_neg_half_sq`] in `64·x − k ∈ [−½, ½]`.
+/// exponent, a table entry, and [`exp2_64ths`] of `64·x − k ∈ [−½, ½]`.
 #[inline]
 pub(crate) fn exp2_weight(x: f64) -> f64 {
     // 64·x is exact, and below 2^51, so adding 2^52 rounds it to k in the low bits.
@@ -196,9 +203,7 @@ pub(crate) fn exp2_weight(x: f64) -> f64 {
     let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
     // Exact: y and k are within ½ of each other.
     let r = y - (shifted - ROUND_SHIFT);
-    let r2 = r * r;
-    let c = &EXP2_POLY;
-    let frac = (c[0] + c[1] * r) + (c[2] + c[3] * r) * r2 + (c[4] + c[5] * r) * (r2 * r2);
+    let frac = exp2_64ths(r);
     let j = k.wrapping_neg() & 63;
     let m = (k + j) >> 6;
     // Raising the entry's exponent field by m ≤ 62 keeps it a normal number.
