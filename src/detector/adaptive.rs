@@ -424,27 +424,24 @@ impl Model {
 }
 
 impl Adaptive {
-    /// Reads what a heartbeat at `at` would touch (the arrival log, the interval estimate,
-    /// the histogram's total and the bucket its lateness would land in) and returns a value
-    /// made from them, which means nothing: a batch of heartbeats calls this for every peer
-    /// before recording any, so that their cache misses overlap.
+    /// Reads the line whose place depends on the heartbeat: the bucket a lateness at `at`
+    /// would land in (from the arrival log and the interval estimate, which
+    /// [`warm_fixed`](Self::warm_fixed) has read), and returns a value made from it, which
+    /// means nothing: a batch of heartbeats calls both for every peer before recording any, so
+    /// that their cache misses overlap.
     pub(crate) fn warm(&self, at: Nanos) -> u64 {
         let last = self.log.last.map_or(0, Nanos::as_nanos);
         let lateness = at.as_nanos().saturating_sub(last) as f64 - self.eta;
-        let count = self.model.counts[bucket(lateness)];
-        // The fields of the later lines: the weight, the anchor, the total, the memory.
-        u64::from(count.to_bits())
-            ^ self.unit.to_bits()
-            ^ self.anchor.0
-            ^ self.model.total.to_bits()
-            ^ self.config.memory.as_nanos()
+        u64::from(self.model.counts[bucket(lateness)].to_bits())
     }
 
-    /// Reads the lines at fixed places that every heartbeat touches (the arrival log, the
-    /// weight, the anchor, the histogram's total, the memory), so that [`warm`](Self::warm),
-    /// whose read of a bucket depends on them, finds them in the cache. The value means nothing.
+    /// Reads the lines at fixed places that every heartbeat touches (the arrival log and the
+    /// interval estimate, the weight, the anchor, the histogram's total, the memory), so that
+    /// [`warm`](Self::warm), whose read of a bucket depends on them, finds them in the cache.
+    /// The value means nothing.
     pub(crate) fn warm_fixed(&self) -> u64 {
         self.log.counts.accepted
+            ^ self.eta.to_bits()
             ^ self.unit.to_bits()
             ^ self.anchor.0
             ^ self.model.total.to_bits()

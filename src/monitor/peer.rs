@@ -80,12 +80,14 @@ impl PeerDetector {
 }
 
 impl PeerDetector {
-    /// Reads the parts of the detector a heartbeat at `at` would touch, for a batch to warm
-    /// the caches before recording: see [`Adaptive::warm`]. The value means nothing.
+    /// Reads the parts of the detector whose place depends on a heartbeat at `at`, after
+    /// [`warm_fixed`](Self::warm_fixed), for a batch to warm the caches before recording: see
+    /// [`Adaptive::warm`]. The value means nothing.
     pub(crate) fn warm(&self, at: Nanos) -> u64 {
         match self {
             PeerDetector::Adaptive(d) => d.warm(at),
-            other => other.arrivals().accepted,
+            // Nothing of theirs depends on the heartbeat: `warm_fixed` read it all.
+            _ => 0,
         }
     }
 
