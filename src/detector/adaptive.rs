@@ -1,6 +1,7 @@
 use crate::config::{AdaptiveConfig, ConfigError};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{PHI_MAX, exp2_weight};
+use crate::prefetch;
 use crate::time::Nanos;
 
 /// Buckets of lateness below `2^LOW_OCTAVE` ns (8 µs) share bucket 0.
@@ -24,6 +25,10 @@ const REFIT_MAX: u64 = 1024;
 /// Lateness counts towards the regime from this fraction of the interval on: jitter never
 /// raises the floor, queueing delay of a few milliseconds on a 100 ms interval does.
 const REGIME_NOTABLE: f64 = 0.125;
+
+/// The bytes at the start of [`Adaptive`] that hold everything an ordinary heartbeat reads,
+/// but for its bucket: three cache lines.
+const HOT_BYTES: usize = 192;
 
 /// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
 const SUB_BITS: u32 = SUB.trailing_zeros();
@@ -161,6 +166,9 @@ fn bucket(x: f64) -> usize {
 #[derive(Debug, Clone)]
 #[repr(C, align(64))]
 pub struct Adaptive {
+    // What a heartbeat reads comes first, in the detector's first three cache lines (192
+    // bytes, checked by `a_heartbeat_reads_three_lines_and_its_bucket`): a batch of heartbeats
+    // then fetches four lines of it from memory, not five.
     log: ArrivalLog,
     /// The interval estimate, ns.
     eta: f64,
@@ -168,6 +176,9 @@ pub struct Adaptive {
     unit: f64,
     /// The arrival time weights are relative to, ns.
     origin: u64,
+    /// The configuration's [`memory`](AdaptiveConfig::memory), ns, beside the weight it
+    /// scales, so that a heartbeat does not read the configuration's line.
+    half_life: f64,
     /// `(seq, arrival)` of the first arrival, and of an anchor at least `SPAN` numbers back.
     first: Option<(u64, u64)>,
     anchor: (u64, u64),
@@ -249,11 +260,11 @@ struct Model {
     total: f64,
     /// Samples recorded (undecayed), for the prior's fading.
     samples: u64,
-    hull_len: usize,
     /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
     top: f64,
     s_top: f64,
     theta: f64,
+    hull_len: usize,
     /// Decayed lateness mass per bucket, in units of the detector's `unit`.
     counts: [f32; BUCKETS],
     /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
@@ -424,28 +435,21 @@ impl Model {
 }
 
 impl Adaptive {
-    /// Reads the line whose place depends on the heartbeat: the bucket a lateness at `at`
-    /// would land in (from the arrival log and the interval estimate, which
-    /// [`warm_fixed`](Self::warm_fixed) has read), and returns a value made from it, which
-    /// means nothing: a batch of heartbeats calls both for every peer before recording any, so
-    /// that their cache misses overlap.
-    pub(crate) fn warm(&self, at: Nanos) -> u64 {
+    /// Asks for the line whose place depends on a heartbeat at `at`: the bucket its lateness
+    /// would land in, found from the arrival log and the interval estimate (whose lines
+    /// [`prefetch_fixed`](Self::prefetch_fixed) asked for). A batch of heartbeats calls both
+    /// for every peer before recording any, so that their cache misses overlap.
+    pub(crate) fn prefetch_bucket(&self, at: Nanos) {
         let last = self.log.last.map_or(0, Nanos::as_nanos);
         let lateness = at.as_nanos().saturating_sub(last) as f64 - self.eta;
-        u64::from(self.model.counts[bucket(lateness)].to_bits())
+        prefetch::line(&self.model.counts[bucket(lateness)]);
     }
 
-    /// Reads the lines at fixed places that every heartbeat touches (the arrival log and the
-    /// interval estimate, the weight, the anchor, the histogram's total, the memory), so that
-    /// [`warm`](Self::warm), whose read of a bucket depends on them, finds them in the cache.
-    /// The value means nothing.
-    pub(crate) fn warm_fixed(&self) -> u64 {
-        self.log.counts.accepted
-            ^ self.eta.to_bits()
-            ^ self.unit.to_bits()
-            ^ self.anchor.0
-            ^ self.model.total.to_bits()
-            ^ self.config.memory.as_nanos()
+    /// Asks for the lines at fixed places that every heartbeat touches: the detector's first
+    /// three (the arrival log, the interval estimate, the weight and its half-life, the
+    /// anchors, the regime, the histogram's total).
+    pub(crate) fn prefetch_fixed(&self) {
+        prefetch::first(self, HOT_BYTES);
     }
 
     /// A detector with no arrivals yet.
@@ -462,6 +466,7 @@ impl Adaptive {
             eta,
             unit: 1.0,
             origin: 0,
+            half_life: config.memory.as_nanos() as f64,
             model: Model::new(eta),
         };
         d.refit();
@@ -522,7 +527,7 @@ impl Adaptive {
 
     /// Moves the weights forward to `at`.
     fn age(&mut self, at: u64) {
-        let half_life = self.config.memory.as_nanos() as f64;
+        let half_life = self.half_life;
         let mut octaves = at.saturating_sub(self.origin) as f64 / half_life;
         if octaves > RESCALE_OCTAVES {
             let scale = libm::exp2(-octaves.floor());
@@ -680,6 +685,33 @@ mod tests {
         assert_eq!(bucket(-5.0), 0);
         assert_eq!(bucket(f64::NAN), 0);
         assert_eq!(bucket(1e30), BUCKETS - 1);
+    }
+
+    /// Every field an ordinary heartbeat reads lies in the first [`HOT_BYTES`] of the detector
+    /// (which `prefetch_fixed` asks for), and the detector starts a cache line.
+    #[test]
+    fn a_heartbeat_reads_three_lines_and_its_bucket() {
+        use std::mem::offset_of;
+        let model = offset_of!(Adaptive, model);
+        let ends = [
+            offset_of!(Adaptive, log) + size_of::<ArrivalLog>(),
+            offset_of!(Adaptive, eta) + 8,
+            offset_of!(Adaptive, unit) + 8,
+            offset_of!(Adaptive, origin) + 8,
+            offset_of!(Adaptive, half_life) + 8,
+            offset_of!(Adaptive, first) + size_of::<Option<(u64, u64)>>(),
+            offset_of!(Adaptive, anchor) + 16,
+            offset_of!(Adaptive, next_anchor) + 16,
+            offset_of!(Adaptive, regime) + size_of::<Regime>(),
+            model + offset_of!(Model, total) + 8,
+            model + offset_of!(Model, samples) + 8,
+        ];
+        for (i, end) in ends.iter().enumerate() {
+            assert!(*end <= HOT_BYTES, "field {i} ends at byte {end}");
+        }
+        assert_eq!(align_of::<Adaptive>(), 64);
+        // The configuration (read by refits, not by heartbeats) lies beyond them.
+        assert!(offset_of!(Adaptive, config) >= HOT_BYTES);
     }
 
     #[test]
@@ -918,6 +950,7 @@ mod serde_impl {
                 eta,
                 unit,
                 origin: o.origin,
+                half_life: o.config.memory.as_nanos() as f64,
                 model,
             })
         }

@@ -12,10 +12,11 @@
 //!
 //! A receive loop that reads many datagrams at once hands them over together with
 //! [`Monitor::heartbeat_batch`]: the same result as one call each, with each shard's lock taken
-//! once per round of up to [`BATCH_ROUND`] heartbeats and the peers of a shard looked up before
-//! any is updated, so that the cache misses of a large table overlap. At 100,000 peers it
-//! records 1.6 to 3 times as many heartbeats per second as one call each, and more than ten
-//! million per second from two threads with the default detector (`BENCHMARKS.md`).
+//! once per round of up to [`BATCH_ROUND`] heartbeats, and the lines each heartbeat reads
+//! prefetched several heartbeats ahead of it, so that the cache misses of a large table overlap
+//! each other and the work. At 100,000 peers it records 2 to 4 times as many heartbeats per
+//! second as one call each (`BENCHMARKS.md`). Prefetching is the crate's one use of `unsafe`: a
+//! call to the processor's prefetch hint, which cannot fault or change memory.
 //!
 //! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
 //! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
@@ -55,23 +56,23 @@
 //!
 //! # Memory
 //!
-//! A peer costs a slot of 88 bytes (its detector's inline part, level, the instant it entered
-//! it, and a pointer to its request-timeout estimator), its key and a 4-byte slot number in
-//! its shard's hash index with the index's spare capacity, and whatever its detector keeps on
-//! the heap. Measured with `u64` keys and the default 64 shards, by a counting allocator
+//! A peer costs an entry of its key and a slot of 88 bytes (its detector's inline part, level,
+//! the instant it entered it, and a pointer to its request-timeout estimator), a 4-byte place
+//! and a control byte in its shard's hash index with the index's spare capacity, and whatever
+//! its detector keeps on the heap. Measured with `u64` keys and the default 64 shards, by a counting allocator
 //! (`tests/monitor_memory.rs`, which fails if this table goes stale): everything the monitor
 //! allocates, divided by the number of peers. The index grows in powers of two and keys spread
 //! over shards at random, so figures move by a percent or so.
 //!
 //! | detector | bytes per peer | peers |
 //! |---|---|---|
-//! | [`DetectorConfig::Fixed`], the compact choice | 112 | 100,000 |
-//! | [`DetectorConfig::PhiNormal`], window 16 | 478 | 10,000 |
-//! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,928 | 100,000 |
-//! | [`DetectorConfig::PhiExponential`], window 256 | 2,318 | 10,000 |
-//! | [`DetectorConfig::Chen`], window 256 | 4,366 | 10,000 |
-//! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,566 | 1,000 |
-//! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,957 | 1,000 |
+//! | [`DetectorConfig::Fixed`], the compact choice | 104 | 100,000 |
+//! | [`DetectorConfig::PhiNormal`], window 16 | 483 | 10,000 |
+//! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,920 | 100,000 |
+//! | [`DetectorConfig::PhiExponential`], window 256 | 2,307 | 10,000 |
+//! | [`DetectorConfig::Chen`], window 256 | 4,356 | 10,000 |
+//! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,562 | 1,000 |
+//! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,954 | 1,000 |
 //!
 //! At a million peers (`cargo run --release --example monitor_memory`) the compact
 //! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,940 (2.7 GiB).
@@ -174,27 +175,37 @@ pub struct Heartbeat<K> {
     pub seq: Option<u64>,
 }
 
-/// The working arrays of one round of [`Monitor::heartbeat_batch`], on the stack (19 KB):
+/// The working arrays of one round of [`Monitor::heartbeat_batch`], on the stack (23 KB):
 /// each shard's heartbeats as a list in batch order (its first, and each one's next), and by
-/// index in the round each heartbeat's hash (replaced by its peer's place in the shard once
-/// looked up, [`NOT_FOUND`] for a new peer) and its outcome while it waits to be reported.
+/// index in the round each heartbeat's hash, its peer's likely place in the shard (see
+/// [`Shard::likely`]; [`NOT_FOUND`] if none), and its outcome while it waits to be reported.
 struct Round {
     first: [u16; MAX_SHARDS],
     next: [u16; BATCH_ROUND],
-    hash_then_place: [u64; BATCH_ROUND],
+    /// The shard being recorded's heartbeats, in batch order.
+    order: [u16; BATCH_ROUND],
+    hash: [u64; BATCH_ROUND],
+    place: [u32; BATCH_ROUND],
     arrivals: [Option<Arrival>; BATCH_ROUND],
 }
 
-/// The sweeps of a batch's warming pass: lines at fixed places in a detector, then lines
-/// whose place depends on what those hold.
+/// The stages of a batch's prefetching that follow the one that places the peers: from each
+/// peer's slot, the lines at fixed places in its detector; then the lines whose place depends
+/// on what those hold.
 #[derive(Clone, Copy)]
-enum Sweep {
+enum Stage {
     Fixed,
     Dependent,
 }
 
-/// In [`Round::hash_then_place`]: a peer the shard does not hold (places are `u32`).
-const NOT_FOUND: u64 = u64::MAX;
+/// How many heartbeats apart the stages of a group's prefetching run (a line is asked for this
+/// many heartbeats before the stage that reads it). 4 was the fastest of 2, 3, 4 and 6 at
+/// 100,000 default peers (`BENCHMARKS.md`).
+const LOOKAHEAD: usize = 4;
+
+/// In [`Round::place`]: no peer's place (a shard holds fewer than [`MAX_PEERS`] < `u32::MAX`
+/// peers, so no place is this).
+const NOT_FOUND: u32 = u32::MAX;
 
 /// The end of a shard's list in a [`Round`] (rounds hold fewer heartbeats than this).
 const END: u16 = u16::MAX;
@@ -479,8 +490,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// Faster than one call per heartbeat, most of all when the table is larger than the caches
     /// (a receive loop that reads many datagrams at once): each key is hashed once, the batch
     /// is taken in rounds of up to [`BATCH_ROUND`] heartbeats grouped by shard so that each
-    /// shard's lock is taken once per round, and a group's peers are all looked up before any
-    /// is updated, so that their cache misses overlap instead of following one another.
+    /// shard's lock is taken once per round, and the lines each heartbeat of a group reads are
+    /// prefetched a few heartbeats ahead of it, so that their cache misses overlap each other
+    /// and the work instead of following one another.
     ///
     /// The result is that of one call per heartbeat in batch order: each peer's heartbeats are
     /// recorded in their order in `batch`, and new peers are admitted in batch order (which
@@ -521,9 +533,13 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         let mut st = Round {
             first: [END; MAX_SHARDS],
             next: [END; BATCH_ROUND],
-            hash_then_place: [0; BATCH_ROUND],
+            order: [END; BATCH_ROUND],
+            hash: [0; BATCH_ROUND],
+            place: [NOT_FOUND; BATCH_ROUND],
             arrivals: [None; BATCH_ROUND],
         };
+        // How much of a peer's entry a heartbeat reads: its key and its detector, inline.
+        let entry = PeerDetector::inline_bytes::<K>(&self.config.detector);
         let n = self.shards.len();
         for (r, round) in batch.chunks(BATCH_ROUND).enumerate() {
             let base = r * BATCH_ROUND;
@@ -532,14 +548,14 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             for (j, hb) in round.iter().enumerate().rev() {
                 let h = self.hash(&hb.peer);
                 let shard = h.shard(n);
-                st.hash_then_place[j] = h.0;
+                st.hash[j] = h.0;
                 // j < BATCH_ROUND < END: it fits, and is never taken for the end.
                 st.next[j] = st.first[shard];
                 st.first[shard] = j as u16;
             }
             for shard in 0..n {
                 if st.first[shard] != END {
-                    self.heartbeat_group(shard, round, &mut st, base, &mut outcome);
+                    self.heartbeat_group(shard, round, &mut st, base, entry, &mut outcome);
                 }
             }
             // New peers last, in batch order, so that when the peer limit is reached they are
@@ -553,58 +569,62 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         }
     }
 
-    /// One shard's heartbeats of a round, under one lock: every peer is looked up (and the
-    /// parts of its detector the heartbeat will touch read) before any is updated; outcomes
-    /// are reported after the lock is released. Leaves `arrivals` empty for the heartbeats of
-    /// new peers.
+    /// One shard's heartbeats of a round, under one lock, with the lines each will read
+    /// prefetched ahead of it (a prefetch does not wait for its line, so many are in flight at
+    /// once); outcomes are reported after the lock is released. Leaves `arrivals` empty for the
+    /// heartbeats of new peers. `entry` is how many bytes of a peer's entry a heartbeat reads.
     fn heartbeat_group(
         &self,
         shard: usize,
         round: &[Heartbeat<K>],
         st: &mut Round,
         base: usize,
+        entry: usize,
         outcome: &mut impl FnMut(usize, Result<Arrival, MonitorError>),
     ) {
         let mut s = self.shards[shard].0.write();
-        // Pass 1, in three sweeps over the group so that no sweep's reads wait for each other
-        // and their cache misses overlap: where each peer lives; the lines of its detector
-        // every heartbeat touches; the lines that depend on what those hold. The reads only
-        // warm the caches; `black_box` keeps them.
+        // The group in batch order.
+        let mut len = 0;
         let mut j = st.first[shard];
         while j != END {
-            let i = usize::from(j);
-            let place = s.find(PeerHash(st.hash_then_place[i]), &round[i].peer);
-            st.hash_then_place[i] = place.map_or(NOT_FOUND, u64::from);
-            j = st.next[i];
+            st.order[len] = j;
+            len += 1;
+            j = st.next[usize::from(j)];
         }
-        let mut warm = 0u64;
-        for sweep in [Sweep::Fixed, Sweep::Dependent] {
-            let mut j = st.first[shard];
-            while j != END {
+        let order = &st.order[..len];
+        // A software pipeline over the group, so that each line is asked for `LOOKAHEAD`
+        // heartbeats before it is read and the wait for it overlaps other heartbeats' work: at
+        // step `t`, heartbeat `t` is placed (where its peer likely lives, from the index alone,
+        // whose lines are few and cached) and its entry prefetched; from the entry of heartbeat
+        // `t − L`, the lines of its detector that every heartbeat reads; from those of `t − 2L`,
+        // the line whose place depends on what they hold; and heartbeat `t − 3L` is recorded,
+        // its peer looked up for certain. A wrong place (one lookup in thousands, or a new
+        // peer) only prefetches the wrong lines. A new peer's heartbeat waits for the end of
+        // the round.
+        for t in 0..len + 3 * LOOKAHEAD {
+            if let Some(&j) = order.get(t) {
                 let i = usize::from(j);
-                if let Some(slot) = u32::try_from(st.hash_then_place[i])
-                    .ok()
-                    .and_then(|p| s.at_mut(p))
-                {
-                    warm ^= match sweep {
-                        Sweep::Fixed => slot.detector.warm_fixed(),
-                        Sweep::Dependent => slot.detector.warm(round[i].at),
-                    };
-                }
-                j = st.next[i];
+                st.place[i] = s.likely(PeerHash(st.hash[i])).unwrap_or(NOT_FOUND);
+                s.prefetch(st.place[i], entry);
             }
-        }
-        std::hint::black_box(warm);
-        // Pass 2: the heartbeats of known peers. A new peer's wait for the end of the round.
-        let mut j = st.first[shard];
-        while j != END {
-            let i = usize::from(j);
-            let hb = &round[i];
-            st.arrivals[i] = u32::try_from(st.hash_then_place[i])
-                .ok()
-                .and_then(|p| s.at_mut(p))
-                .map(|slot| self.record_heartbeat(slot, hb.at, hb.seq));
-            j = st.next[i];
+            for (lag, stage) in [(LOOKAHEAD, Stage::Fixed), (2 * LOOKAHEAD, Stage::Dependent)] {
+                if let Some(&j) = t.checked_sub(lag).and_then(|k| order.get(k)) {
+                    let i = usize::from(j);
+                    if let Some(slot) = s.at(st.place[i]) {
+                        match stage {
+                            Stage::Fixed => slot.detector.prefetch_fixed(),
+                            Stage::Dependent => slot.detector.prefetch_dependent(round[i].at),
+                        }
+                    }
+                }
+            }
+            if let Some(&j) = t.checked_sub(3 * LOOKAHEAD).and_then(|k| order.get(k)) {
+                let i = usize::from(j);
+                let hb = &round[i];
+                st.arrivals[i] = s
+                    .get_mut(PeerHash(st.hash[i]), &hb.peer)
+                    .map(|slot| self.record_heartbeat(slot, hb.at, hb.seq));
+            }
         }
         drop(s);
         let mut j = st.first[shard];

@@ -6,6 +6,7 @@ use crate::detector::{
     Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
 };
 use crate::monitor::config::DetectorConfig;
+use crate::prefetch;
 use crate::suspicion::Level;
 use crate::time::Nanos;
 use crate::timeout::TimeoutEstimator;
@@ -80,23 +81,38 @@ impl PeerDetector {
 }
 
 impl PeerDetector {
-    /// Reads the parts of the detector whose place depends on a heartbeat at `at`, after
-    /// [`warm_fixed`](Self::warm_fixed), for a batch to warm the caches before recording: see
-    /// [`Adaptive::warm`]. The value means nothing.
-    pub(crate) fn warm(&self, at: Nanos) -> u64 {
-        match self {
-            PeerDetector::Adaptive(d) => d.warm(at),
-            // Nothing of theirs depends on the heartbeat: `warm_fixed` read it all.
-            _ => 0,
+    /// Asks for the lines of the detector whose place depends on a heartbeat at `at`, after
+    /// [`prefetch_fixed`](Self::prefetch_fixed): see [`Adaptive::prefetch_bucket`].
+    pub(crate) fn prefetch_dependent(&self, at: Nanos) {
+        if let PeerDetector::Adaptive(d) = self {
+            d.prefetch_bucket(at);
         }
+        // Nothing of the others' depends on the heartbeat.
     }
 
-    /// Reads the lines at fixed places that a heartbeat touches (see [`Adaptive::warm_fixed`]),
-    /// which [`warm`](Self::warm) then finds in the cache. The value means nothing.
-    pub(crate) fn warm_fixed(&self) -> u64 {
+    /// How many bytes at the start of a peer's entry (its key, then its slot, whose detector
+    /// comes first) a heartbeat reads, for detectors of `config`'s kind: the compact detector
+    /// is inline, the others are a pointer.
+    pub(crate) fn inline_bytes<K>(config: &DetectorConfig) -> usize {
+        let detector = match config {
+            DetectorConfig::Fixed(_) => size_of::<PeerDetector>(),
+            // The variant's tag and its box, as rustc lays the enum out today (a hint only: a
+            // different layout would prefetch too little, never change a result).
+            _ => 2 * size_of::<usize>(),
+        };
+        std::mem::offset_of!(crate::monitor::store::Entry<K>, slot) + detector
+    }
+
+    /// Asks for the lines at fixed places that a heartbeat touches in a boxed detector (see
+    /// [`Adaptive::prefetch_fixed`]); the compact one is inline in the slot.
+    pub(crate) fn prefetch_fixed(&self) {
         match self {
-            PeerDetector::Adaptive(d) => d.warm_fixed(),
-            other => other.arrivals().accepted,
+            PeerDetector::Fixed(_) => {}
+            PeerDetector::Adaptive(d) => d.prefetch_fixed(),
+            PeerDetector::PhiNormal(d) => prefetch::line(&**d),
+            PeerDetector::PhiExponential(d) => prefetch::line(&**d),
+            PeerDetector::Chen(d) => prefetch::line(&**d),
+            PeerDetector::Empirical(d) => prefetch::line(&**d),
         }
     }
 }
@@ -141,6 +157,7 @@ pub(crate) struct Rtt {
 /// Everything the monitor keeps about one peer (the key lives in the shard's index): 88 bytes
 /// with the compact detector, the boxed parts aside.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct Slot {
     pub(crate) detector: PeerDetector,
     /// Built on the first round-trip sample: its histograms are large.

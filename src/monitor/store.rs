@@ -1,9 +1,11 @@
-//! One shard of the peer table: an index from key to slot, and the slots in fixed-size chunks.
+//! One shard of the peer table: an index from key to place, and the peers in fixed-size chunks.
 //!
-//! Slots live in chunks of [`CHUNK`] rather than in the hash map itself, so the map's spare
-//! capacity costs a key and a 4-byte index per bucket, not a whole peer; and chunks never move,
-//! so growing the table never copies the peers. A removed peer's slot is reused by the next
-//! new peer.
+//! Peers (each its key and its slot) live in chunks of [`CHUNK`] rather than in the hash map
+//! itself, so the map's spare capacity costs a 4-byte place and a control byte per bucket, not
+//! a whole peer; and chunks never move, so growing the table never copies the peers. The index
+//! holds only places: a lookup compares the key where the peer lives, on the line the heartbeat
+//! reads next anyway, and an index of 4-byte entries stays in the caches where one of keys
+//! would not. A removed peer's place is reused by the next new peer.
 //!
 //! The index is keyed by a hash the monitor computes once per call ([`PeerHash`]), the same one
 //! that chose the shard, so a heartbeat hashes its key once.
@@ -13,15 +15,27 @@ use std::hash::{BuildHasher, Hash, RandomState};
 use hashbrown::HashTable;
 
 use crate::monitor::peer::Slot;
+use crate::prefetch;
 
 /// Slots per chunk.
 pub(crate) const CHUNK: usize = 32;
 
+/// A peer: its key, and what the monitor keeps about it (the key and the slot's detector
+/// first, which is what a heartbeat reads).
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct Entry<K> {
+    pub(crate) key: K,
+    pub(crate) slot: Slot,
+}
+
+type Chunk<K> = Box<[Option<Entry<K>>]>;
+
 #[derive(Debug)]
 pub(crate) struct Shard<K> {
-    index: HashTable<(K, u32)>,
-    chunks: Vec<Box<[Option<Slot>]>>,
-    /// Slots whose peer was removed.
+    index: HashTable<u32>,
+    chunks: Vec<Chunk<K>>,
+    /// Places whose peer was removed.
     free: Vec<u32>,
 }
 
@@ -37,6 +51,12 @@ impl<K> Default for Shard<K> {
 
 fn split(i: u32) -> (usize, usize) {
     (i as usize / CHUNK, i as usize % CHUNK)
+}
+
+/// The peer at place `i` of `chunks`, if there is one.
+fn entry<K>(chunks: &[Chunk<K>], i: u32) -> Option<&Entry<K>> {
+    let (c, j) = split(i);
+    chunks.get(c)?.get(j)?.as_ref()
 }
 
 /// A key's hash under the monitor's hasher: the top bits choose its shard (see
@@ -66,20 +86,43 @@ impl<K: Hash + Eq> Shard<K> {
         self.index.len()
     }
 
-    fn at(&self, i: u32) -> Option<&Slot> {
+    /// The slot at place `i`, if it holds a peer.
+    pub(crate) fn at(&self, i: u32) -> Option<&Slot> {
+        entry(&self.chunks, i).map(|e| &e.slot)
+    }
+
+    /// Asks for the lines of the first `bytes` bytes of the entry at place `i`, without
+    /// reading them.
+    pub(crate) fn prefetch(&self, i: u32, bytes: usize) {
         let (c, j) = split(i);
-        self.chunks.get(c)?.get(j)?.as_ref()
+        if let Some(place) = self.chunks.get(c).and_then(|chunk| chunk.get(j)) {
+            prefetch::first(place, bytes);
+        }
+    }
+
+    /// The place of the first peer whose hash shares `hash`'s tag in its probe sequence: the
+    /// place of the peer with that hash but for one lookup in thousands (7 bits of tag), and
+    /// found from the index alone, without reading a key.
+    pub(crate) fn likely(&self, hash: PeerHash) -> Option<u32> {
+        self.index.find(hash.0, |_| true).copied()
     }
 
     /// The slot at place `i` (as [`find`](Self::find) returns it), if it holds a peer.
     pub(crate) fn at_mut(&mut self, i: u32) -> Option<&mut Slot> {
         let (c, j) = split(i);
-        self.chunks.get_mut(c)?.get_mut(j)?.as_mut()
+        self.chunks
+            .get_mut(c)?
+            .get_mut(j)?
+            .as_mut()
+            .map(|e| &mut e.slot)
     }
 
     /// Where `key` (of hash `hash`) lives, if it is here.
     pub(crate) fn find(&self, hash: PeerHash, key: &K) -> Option<u32> {
-        self.index.find(hash.0, |(k, _)| k == key).map(|&(_, i)| i)
+        let chunks = &self.chunks;
+        self.index
+            .find(hash.0, |&i| entry(chunks, i).is_some_and(|e| e.key == *key))
+            .copied()
     }
 
     pub(crate) fn get(&self, hash: PeerHash, key: &K) -> Option<&Slot> {
@@ -102,7 +145,7 @@ impl<K: Hash + Eq> Shard<K> {
                         .collect::<Vec<_>>()
                         .into_boxed_slice(),
                 );
-                // Peers per shard are bounded by `MAX_PEERS` < 2^32; the slots of a chunk
+                // Peers per shard are bounded by `MAX_PEERS` < 2^32; the places of a chunk
                 // beyond it are never reached.
                 let first = u32::try_from(used).unwrap_or(u32::MAX);
                 self.free
@@ -111,28 +154,31 @@ impl<K: Hash + Eq> Shard<K> {
             }
         };
         let (c, j) = split(i);
-        if let Some(place) = self.chunks.get_mut(c).and_then(|chunk| chunk.get_mut(j)) {
-            *place = Some(slot);
-            self.index
-                .insert_unique(hash.0, (key, i), |(k, _)| PeerHash::of(hasher, k).0);
+        let Shard { index, chunks, .. } = self;
+        if let Some(place) = chunks.get_mut(c).and_then(|chunk| chunk.get_mut(j)) {
+            *place = Some(Entry { key, slot });
+            index.insert_unique(hash.0, i, |&i| {
+                entry(chunks, i).map_or(0, |e| PeerHash::of(hasher, &e.key).0)
+            });
         }
     }
 
     pub(crate) fn remove(&mut self, hash: PeerHash, key: &K) -> Option<Slot> {
-        let ((_, i), _) = self
+        let chunks = &self.chunks;
+        let (i, _) = self
             .index
-            .find_entry(hash.0, |(k, _)| k == key)
+            .find_entry(hash.0, |&i| entry(chunks, i).is_some_and(|e| e.key == *key))
             .ok()?
             .remove();
         let (c, j) = split(i);
-        let slot = self.chunks.get_mut(c)?.get_mut(j)?.take();
+        let peer = self.chunks.get_mut(c)?.get_mut(j)?.take();
         self.free.push(i);
-        slot
+        peer.map(|e| e.slot)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &Slot)> + '_ {
         self.index
             .iter()
-            .filter_map(move |(k, i)| self.at(*i).map(|s| (k, s)))
+            .filter_map(move |&i| entry(&self.chunks, i).map(|e| (&e.key, &e.slot)))
     }
 }
