@@ -538,8 +538,10 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             place: [NOT_FOUND; BATCH_ROUND],
             arrivals: [None; BATCH_ROUND],
         };
-        // How much of a peer's entry a heartbeat reads: its key and its detector, inline.
+        // How much of a peer's entry a heartbeat reads (its key and its detector's inline part),
+        // and whether that is all of the detector.
         let entry = PeerDetector::inline_bytes::<K>(&self.config.detector);
+        let inline = matches!(self.config.detector, DetectorConfig::Fixed(_));
         let n = self.shards.len();
         for (r, round) in batch.chunks(BATCH_ROUND).enumerate() {
             let base = r * BATCH_ROUND;
@@ -555,7 +557,14 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             }
             for shard in 0..n {
                 if st.first[shard] != END {
-                    self.heartbeat_group(shard, round, &mut st, base, entry, &mut outcome);
+                    self.heartbeat_group(
+                        shard,
+                        round,
+                        &mut st,
+                        base,
+                        (entry, inline),
+                        &mut outcome,
+                    );
                 }
             }
             // New peers last, in batch order, so that when the peer limit is reached they are
@@ -572,14 +581,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// One shard's heartbeats of a round, under one lock, with the lines each will read
     /// prefetched ahead of it (a prefetch does not wait for its line, so many are in flight at
     /// once); outcomes are reported after the lock is released. Leaves `arrivals` empty for the
-    /// heartbeats of new peers. `entry` is how many bytes of a peer's entry a heartbeat reads.
+    /// heartbeats of new peers. `entry` is how many bytes of a peer's entry a heartbeat reads,
+    /// `inline` whether the detector lies within them.
     fn heartbeat_group(
         &self,
         shard: usize,
         round: &[Heartbeat<K>],
         st: &mut Round,
         base: usize,
-        entry: usize,
+        (entry, inline): (usize, bool),
         outcome: &mut impl FnMut(usize, Result<Arrival, MonitorError>),
     ) {
         let mut s = self.shards[shard].0.write();
@@ -601,13 +611,17 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         // its peer looked up for certain. A wrong place (one lookup in thousands, or a new
         // peer) only prefetches the wrong lines. A new peer's heartbeat waits for the end of
         // the round.
-        for t in 0..len + 3 * LOOKAHEAD {
+        // A detector inline in the entry has no lines of its own to prefetch, and its
+        // heartbeats little work to overlap: its group is placed whole before any is recorded,
+        // so that the index's misses overlap each other instead.
+        let lead = if inline { len } else { LOOKAHEAD };
+        for t in 0..len + lead + 2 * LOOKAHEAD {
             if let Some(&j) = order.get(t) {
                 let i = usize::from(j);
                 st.place[i] = s.likely(PeerHash(st.hash[i])).unwrap_or(NOT_FOUND);
                 s.prefetch(st.place[i], entry);
             }
-            for (lag, stage) in [(LOOKAHEAD, Stage::Fixed), (2 * LOOKAHEAD, Stage::Dependent)] {
+            for (lag, stage) in [(lead, Stage::Fixed), (lead + LOOKAHEAD, Stage::Dependent)] {
                 if let Some(&j) = t.checked_sub(lag).and_then(|k| order.get(k)) {
                     let i = usize::from(j);
                     if let Some(slot) = s.at(st.place[i]) {
@@ -618,7 +632,10 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
                     }
                 }
             }
-            if let Some(&j) = t.checked_sub(3 * LOOKAHEAD).and_then(|k| order.get(k)) {
+            if let Some(&j) = t
+                .checked_sub(lead + 2 * LOOKAHEAD)
+                .and_then(|k| order.get(k))
+            {
                 let i = usize::from(j);
                 let hb = &round[i];
                 st.arrivals[i] = s
