@@ -75,7 +75,7 @@
 //! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,954 | 1,000 |
 //!
 //! At a million peers (`cargo run --release --example monitor_memory`) the compact
-//! configuration holds 124 bytes per peer (119 MiB in all) and the default 2,940 (2.7 GiB).
+//! configuration holds 107 bytes per peer (102 MiB in all) and the default 2,923 (2.7 GiB).
 //!
 //! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
 //! peers that only send heartbeats never pay for it. With the default
