@@ -189,15 +189,6 @@ struct Round {
     arrivals: [Option<Arrival>; BATCH_ROUND],
 }
 
-/// The stages of a batch's prefetching that follow the one that places the peers: from each
-/// peer's slot, the lines at fixed places in its detector; then the lines whose place depends
-/// on what those hold.
-#[derive(Clone, Copy)]
-enum Stage {
-    Fixed,
-    Dependent,
-}
-
 /// How many heartbeats apart the stages of a group's prefetching run (a line is asked for this
 /// many heartbeats before the stage that reads it). 4 was the fastest of 2, 3, 4 and 6 at
 /// 100,000 default peers (`BENCHMARKS.md`).
@@ -541,7 +532,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         // How much of a peer's entry a heartbeat reads (its key and its detector's inline part),
         // and whether that is all of the detector.
         let entry = PeerDetector::inline_bytes::<K>(&self.config.detector);
-        let inline = matches!(self.config.detector, DetectorConfig::Fixed(_));
+        let inline = PeerDetector::is_inline(&self.config.detector);
         let n = self.shards.len();
         for (r, round) in batch.chunks(BATCH_ROUND).enumerate() {
             let base = r * BATCH_ROUND;
@@ -616,27 +607,21 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         // so that the index's misses overlap each other instead.
         let lead = if inline { len } else { LOOKAHEAD };
         for t in 0..len + lead + 2 * LOOKAHEAD {
-            if let Some(&j) = order.get(t) {
-                let i = usize::from(j);
+            // The index in the round of the group's heartbeat `lag` steps behind `t`.
+            let behind = |lag: usize| Some(usize::from(*order.get(t.checked_sub(lag)?)?));
+            if let Some(i) = behind(0) {
                 st.place[i] = s.likely(PeerHash(st.hash[i])).unwrap_or(NOT_FOUND);
                 s.prefetch(st.place[i], entry);
             }
-            for (lag, stage) in [(lead, Stage::Fixed), (lead + LOOKAHEAD, Stage::Dependent)] {
-                if let Some(&j) = t.checked_sub(lag).and_then(|k| order.get(k)) {
-                    let i = usize::from(j);
-                    if let Some(slot) = s.at(st.place[i]) {
-                        match stage {
-                            Stage::Fixed => slot.detector.prefetch_fixed(),
-                            Stage::Dependent => slot.detector.prefetch_dependent(round[i].at),
-                        }
-                    }
-                }
+            if let Some(slot) = behind(lead).and_then(|i| s.at(st.place[i])) {
+                slot.detector.prefetch_fixed();
             }
-            if let Some(&j) = t
-                .checked_sub(lead + 2 * LOOKAHEAD)
-                .and_then(|k| order.get(k))
+            if let Some(i) = behind(lead + LOOKAHEAD)
+                && let Some(slot) = s.at(st.place[i])
             {
-                let i = usize::from(j);
+                slot.detector.prefetch_dependent(round[i].at);
+            }
+            if let Some(i) = behind(lead + 2 * LOOKAHEAD) {
                 let hb = &round[i];
                 st.arrivals[i] = s
                     .get_mut(PeerHash(st.hash[i]), &hb.peer)
@@ -644,13 +629,11 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             }
         }
         drop(s);
-        let mut j = st.first[shard];
-        while j != END {
+        for &j in order {
             let i = usize::from(j);
             if let Some(arrival) = st.arrivals[i] {
                 outcome(base + i, Ok(arrival));
             }
-            j = st.next[i];
         }
     }
 

@@ -90,15 +90,22 @@ impl PeerDetector {
         // Nothing of the others' depends on the heartbeat.
     }
 
+    /// Whether detectors of `config`'s kind live wholly in the slot (the compact one), with no
+    /// lines of their own elsewhere.
+    pub(crate) fn is_inline(config: &DetectorConfig) -> bool {
+        matches!(config, DetectorConfig::Fixed(_))
+    }
+
     /// How many bytes at the start of a peer's entry (its key, then its slot, whose detector
     /// comes first) a heartbeat reads, for detectors of `config`'s kind: the compact detector
     /// is inline, the others are a pointer.
     pub(crate) fn inline_bytes<K>(config: &DetectorConfig) -> usize {
-        let detector = match config {
-            DetectorConfig::Fixed(_) => size_of::<PeerDetector>(),
+        let detector = if Self::is_inline(config) {
+            size_of::<PeerDetector>()
+        } else {
             // The variant's tag and its box, as rustc lays the enum out today (a hint only: a
             // different layout would prefetch too little, never change a result).
-            _ => 2 * size_of::<usize>(),
+            2 * size_of::<usize>()
         };
         std::mem::offset_of!(crate::monitor::store::Entry<K>, slot) + detector
     }
