@@ -248,7 +248,10 @@ impl ArrivalLog {
             (None, Some(max)) => max.saturating_add(1),
             (None, None) => 0,
         };
-        let interval = self.last.map(|last| at - last);
+        // `at ≥ last` here, so the difference cannot wrap.
+        let interval = self
+            .last
+            .map(|last| Nanos(at.as_nanos().wrapping_sub(last.as_nanos())));
         self.last = Some(at);
         self.max_seq = Some(seq);
         self.counts.accepted += 1;

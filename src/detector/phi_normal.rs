@@ -51,7 +51,10 @@ pub struct PhiNormal {
     /// The width of the range of elapsed times with `|elapsed − pause| < ⌊2^50/n⌋`, clipped
     /// at 0 (it starts at `usual_from`): there `|elapsed − pause|·n` and so
     /// `n·(elapsed − pause) − S` (with `S < 2^50`) fit the exact conversion of `small_to_f64`.
-    bounded_width: u64,
+    /// 0 for the logistic tail, which never takes the usual path.
+    normal_width: u64,
+    /// `n·min_std`, in ns.
+    n_min_std: f64,
     /// `σ'`, in ns.
     scale: f64,
     /// `1/(n·σ')`: a φ query's standard score is `(n·(t − pause) − S)` times this, from the
@@ -88,7 +91,8 @@ impl PhiNormal {
             log,
             len: 0,
             inv_len: 0.0,
-            bounded_width: 0,
+            normal_width: 0,
+            n_min_std: 0.0,
             scale: 0.0,
             inv_n_scale: f64::INFINITY,
             usual_from: 0,
@@ -132,8 +136,81 @@ impl PhiNormal {
     /// its chain of dependent operations is kept short: the exact `n²·var` in integers, then a
     /// square root and a division that do not wait for each other,
     /// `1/(n·σ) = sqrt(n²·var) · (1/(n²·var))`; no quotient of the sums.
+    ///
+    /// This is the heartbeat's usual case, a full window whose sum is below 2^50 (intervals
+    /// shorter than 13 days with a window of a thousand); everything else goes to
+    /// [`refresh_full`](Self::refresh_full), which computes the same values for every window.
+    /// The usual case makes no call, so a heartbeat needs no stack frame.
     #[inline(always)]
     fn refresh(&mut self) {
+        let n = self.window.len() as u64;
+        let sum = self.window.sum();
+        if n != self.len || sum >> 50 != 0 {
+            return self.refresh_full();
+        }
+        // S < 2^50, so Q ≤ S² < 2^100 (the samples are not negative) and n·Q < 2^120.
+        let s = sum as u64;
+        let n2 = u128::from(n) * self.window.sum_sq() - u128::from(s) * u128::from(s);
+        if n2 >> 63 != 0 {
+            return self.refresh_full();
+        }
+        // Below 2^63 the signed conversion rounds once, as the unsigned one does.
+        let n2_var = n2 as i64 as f64;
+        if self.floored {
+            return self.set_scale(n2_var, s);
+        }
+        let n_sigma = n2_var.sqrt();
+        self.scale = n_sigma * self.inv_len;
+        self.inv_n_scale = n_sigma * (1.0 / n2_var);
+        // n²·var < 2^63 puts σ below 2^32 ns, so the usual path needs only a spread.
+        self.usual_width = if n2 != 0 { self.normal_width } else { 0 };
+    }
+
+    /// Sets `σ'`, `1/(n·σ')` and the usual range from the exact `n²·var` (rounded once) and a
+    /// sum `S < 2^50`, for the window length `self.len`.
+    #[inline(always)]
+    fn set_scale(&mut self, n2_var: f64, s: u64) {
+        let n_sigma = n2_var.sqrt();
+        if self.floored {
+            // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S); S is exact.
+            let n_floor = max(
+                self.n_min_std,
+                self.config.min_std_ratio * small_to_f64(s as i64),
+            );
+            if n2_var <= n_floor * n_floor {
+                return self.set_floor_scale(n_floor, true);
+            }
+        }
+        // Without a floor and without spread, 1/(n·σ') is 0·∞, NaN, but then the query leaves
+        // the usual path (σ' = 0) and never reads it.
+        self.scale = n_sigma * self.inv_len;
+        self.inv_n_scale = n_sigma * (1.0 / n2_var);
+        self.set_usual(true);
+    }
+
+    /// `σ' = n_floor/n`: the floor applies.
+    #[inline(always)]
+    fn set_floor_scale(&mut self, n_floor: f64, small_sum: bool) {
+        self.scale = n_floor * self.inv_len;
+        self.inv_n_scale = 1.0 / n_floor;
+        self.set_usual(small_sum);
+    }
+
+    /// The usual range of a query, for `σ'` as set and a sum below 2^50 or not. `0 < σ' ≤ 2^45`
+    /// in one comparison: `σ'` is never negative or NaN, and the bits of non-negative doubles
+    /// are ordered as the doubles are (0 wraps to the top). The range is already empty for
+    /// the logistic tail.
+    #[inline(always)]
+    fn set_usual(&mut self, small_sum: bool) {
+        let usual = small_sum && self.scale.to_bits().wrapping_sub(1) < COARSE_SCALE.to_bits();
+        self.usual_width = if usual { self.normal_width } else { 0 };
+    }
+
+    /// [`refresh`](Self::refresh) for every window: while it fills (the window length and its
+    /// derived values change), and for sums from 2^50 or a spread with `n²·var` from 2^63.
+    #[cold]
+    #[inline(never)]
+    fn refresh_full(&mut self) {
         let n = self.window.len() as u64;
         if n != self.len {
             self.len = n;
@@ -142,61 +219,37 @@ impl PhiNormal {
             let bound = (1 << 50) / n.max(1);
             let pause = self.config.acceptable_pause.as_nanos();
             self.usual_from = (pause + 1).saturating_sub(bound);
-            self.bounded_width = pause + bound - self.usual_from;
+            self.normal_width = if self.config.tail == Tail::Normal {
+                pause + bound - self.usual_from
+            } else {
+                0
+            };
             self.inv_len = 1.0 / n as f64;
+            self.n_min_std = self.config.min_std.as_nanos() as f64 * n as f64;
         }
+        let sum = self.window.sum();
         let n2_var = match self.window.n2_variance() {
-            // The unsigned conversion's sequence writes whole registers, unlike the signed
-            // conversion instruction (see `small_to_f64`); measured, the signed one is no faster.
+            // Correctly rounded below 2^64, within one unit in the last place above.
             Some(exact) if exact >> 64 == 0 => exact as u64 as f64,
-            _ => self.n2_var_wide(),
+            Some(exact) => u128_to_f64(exact),
+            None => self.window.variance() * (n as f64 * n as f64),
         };
+        if sum >> 50 == 0 {
+            return self.set_scale(n2_var, sum as u64);
+        }
         let n_sigma = n2_var.sqrt();
-        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S). No floor at all
-        // (the default) skips the conversions and the comparison.
-        let (min_std, ratio) = (self.config.min_std.as_nanos(), self.config.min_std_ratio);
         let n_floor = if self.floored {
-            self.n_floor(min_std, ratio)
+            max(self.n_min_std, self.config.min_std_ratio * u128_to_f64(sum))
         } else {
             0.0
         };
         if !self.floored || n2_var > n_floor * n_floor {
-            // Without a floor and without spread, 1/(n·σ') is 0·∞, NaN, but then the query
-            // leaves the usual path (σ' = 0) and never reads it.
             self.scale = n_sigma * self.inv_len;
             self.inv_n_scale = n_sigma * (1.0 / n2_var);
+            self.set_usual(false);
         } else {
-            // The floor applies.
-            self.scale = n_floor * self.inv_len;
-            self.inv_n_scale = 1.0 / n_floor;
+            self.set_floor_scale(n_floor, false);
         }
-        // 0 < σ' ≤ 2^45 in one comparison: σ' is never negative or NaN, and the bits of
-        // non-negative doubles are ordered as the doubles are (0 wraps to the top).
-        let usual = self.config.tail == Tail::Normal
-            && self.scale.to_bits().wrapping_sub(1) < COARSE_SCALE.to_bits()
-            && self.window.sum() >> 50 == 0;
-        self.usual_width = if usual { self.bounded_width } else { 0 };
-    }
-
-    /// `n²·var` from 2^64 on (a spread of seconds with a window of a thousand).
-    #[cold]
-    #[inline(never)]
-    fn n2_var_wide(&self) -> f64 {
-        let n = self.len as f64;
-        match self.window.n2_variance() {
-            Some(exact) => u128_to_f64(exact),
-            None => self.window.variance() * (n * n),
-        }
-    }
-
-    /// `n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S)`.
-    #[cold]
-    #[inline(never)]
-    fn n_floor(&self, min_std: u64, ratio: f64) -> f64 {
-        max(
-            min_std as f64 * self.len as f64,
-            ratio * u128_to_f64(self.window.sum()),
-        )
     }
 
     /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in 128-bit integers, where it always
@@ -375,5 +428,85 @@ mod serde_impl {
             let d = PhiNormal::from_parts(o.config, o.window, o.log);
             Ok(d)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derived values as bits, to compare two ways of computing them exactly.
+    fn derived(d: &PhiNormal) -> [u64; 5] {
+        [
+            d.scale.to_bits(),
+            d.inv_n_scale.to_bits(),
+            d.usual_from,
+            d.usual_width,
+            d.len,
+        ]
+    }
+
+    /// A heartbeat's short refresh gives exactly what the general one gives, for windows on
+    /// both sides of each of its limits: floors or none, the logistic tail, no spread, sums
+    /// about 2^50 and `n²·var` about 2^63.
+    #[test]
+    fn the_short_refresh_agrees_with_the_general_one() {
+        let base = PhiNormalConfig::default();
+        let configs = [
+            PhiNormalConfig {
+                window: 50,
+                ..base.clone()
+            },
+            PhiNormalConfig {
+                window: 50,
+                min_std: Nanos::from_millis(2),
+                ..base.clone()
+            },
+            PhiNormalConfig {
+                window: 50,
+                min_std_ratio: 0.02,
+                ..base.clone()
+            },
+            PhiNormalConfig {
+                window: 50,
+                tail: Tail::Logistic,
+                ..base.clone()
+            },
+        ];
+        // (centre, spread) of the intervals, in ns.
+        let laws: [(u64, u64); 6] = [
+            (100_000_000, 0),
+            (100_000_000, 3_000_000),
+            (100_000_000, 150_000_000),
+            // n²·var about 2^63 with n = 50: σ near 2^31.5/50 ≈ 6e7.
+            (1_000_000_000, 300_000_000),
+            // S about 2^50 with n = 50 (intervals near 2^44.4), below and above.
+            (1 << 44, 1 << 40),
+            (23_000_000_000_000, 1_000_000),
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut checked = 0;
+        for config in configs {
+            for (centre, spread) in laws {
+                let mut d = PhiNormal::new(config.clone()).unwrap();
+                for _ in 0..200 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let interval = centre - spread / 2 + x % (spread + 1);
+                    d.window.push(interval);
+                    let mut general = d.clone();
+                    d.refresh();
+                    general.refresh_full();
+                    assert_eq!(
+                        derived(&d),
+                        derived(&general),
+                        "{config:?} {centre} {spread}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 4 * 6 * 200);
     }
 }

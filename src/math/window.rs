@@ -111,6 +111,12 @@ impl IntervalWindow {
         self.sum
     }
 
+    /// The exact integer sum of the squares of the samples.
+    #[inline]
+    pub(crate) fn sum_sq(&self) -> u128 {
+        self.sum_sq
+    }
+
     /// The mean of the samples (0 when empty).
     pub fn mean(&self) -> f64 {
         let (whole, frac) = self.mean_parts();
