@@ -248,10 +248,7 @@ impl ArrivalLog {
             (None, Some(max)) => max.saturating_add(1),
             (None, None) => 0,
         };
-        // `at ≥ last` here, so the difference cannot wrap.
-        let interval = self
-            .last
-            .map(|last| Nanos(at.as_nanos().wrapping_sub(last.as_nanos())));
+        let interval = self.last.map(|last| at - last);
         self.last = Some(at);
         self.max_seq = Some(seq);
         self.counts.accepted += 1;

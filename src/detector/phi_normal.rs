@@ -148,65 +148,55 @@ impl PhiNormal {
         if n != self.len || sum >> 50 != 0 {
             return self.refresh_full();
         }
-        // S < 2^50, so Q ≤ S² < 2^100 (the samples are not negative) and n·Q < 2^120.
+        // S < 2^50, so Q ≤ S² < 2^100 (the samples are not negative): the identity of
+        // `IntervalWindow::n2_variance` holds without its range checks.
         let s = sum as u64;
         let n2 = u128::from(n) * self.window.sum_sq() - u128::from(s) * u128::from(s);
         if n2 >> 64 != 0 {
             return self.refresh_full();
         }
+        let n2 = n2 as u64;
         // The unsigned conversion's sequence writes whole registers, unlike the signed
         // conversion instruction, which merges into its target's old value and so can chain a
         // heartbeat to the previous query's work (measured: slower, despite fewer
         // instructions).
-        let n2_var = n2 as u64 as f64;
+        let n2_var = n2 as f64;
         if self.floored {
-            return self.set_scale(n2_var, s);
+            // S < 2^50 converts exactly.
+            return self.set_scale(n2_var, small_to_f64(sum as i64), true);
         }
-        let n_sigma = n2_var.sqrt();
-        self.scale = n_sigma * self.inv_len;
-        self.inv_n_scale = n_sigma * (1.0 / n2_var);
+        self.set_spread(n2_var);
         // n²·var < 2^64 puts σ below 2^32 ns, so the usual path needs only a spread.
         self.usual_width = if n2 != 0 { self.normal_width } else { 0 };
     }
 
-    /// Sets `σ'`, `1/(n·σ')` and the usual range from the exact `n²·var` (rounded once) and a
-    /// sum `S < 2^50`, for the window length `self.len`.
+    /// Sets `σ'`, `1/(n·σ')` and the usual range from `n²·var` and the sum `S` (each rounded
+    /// once), for the window length `self.len`; `small_sum` says whether `S < 2^50`.
     #[inline(always)]
-    fn set_scale(&mut self, n2_var: f64, s: u64) {
-        let n_sigma = n2_var.sqrt();
-        if self.floored {
-            // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S); S is exact.
-            let n_floor = max(
-                self.n_min_std,
-                self.config.min_std_ratio * small_to_f64(s as i64),
-            );
-            if n2_var <= n_floor * n_floor {
-                return self.set_floor_scale(n_floor, true);
-            }
+    fn set_scale(&mut self, n2_var: f64, sum: f64, small_sum: bool) {
+        // n·max(min_std, min_std_ratio·μ) = max(n·min_std, min_std_ratio·S).
+        let n_floor = max(self.n_min_std, self.config.min_std_ratio * sum);
+        if self.floored && n2_var <= n_floor * n_floor {
+            // The floor applies.
+            self.scale = n_floor * self.inv_len;
+            self.inv_n_scale = 1.0 / n_floor;
+        } else {
+            self.set_spread(n2_var);
         }
-        // Without a floor and without spread, 1/(n·σ') is 0·∞, NaN, but then the query leaves
-        // the usual path (σ' = 0) and never reads it.
-        self.scale = n_sigma * self.inv_len;
-        self.inv_n_scale = n_sigma * (1.0 / n2_var);
-        self.set_usual(true);
-    }
-
-    /// `σ' = n_floor/n`: the floor applies.
-    #[inline(always)]
-    fn set_floor_scale(&mut self, n_floor: f64, small_sum: bool) {
-        self.scale = n_floor * self.inv_len;
-        self.inv_n_scale = 1.0 / n_floor;
-        self.set_usual(small_sum);
-    }
-
-    /// The usual range of a query, for `σ'` as set and a sum below 2^50 or not. `0 < σ' ≤ 2^45`
-    /// in one comparison: `σ'` is never negative or NaN, and the bits of non-negative doubles
-    /// are ordered as the doubles are (0 wraps to the top). The range is already empty for
-    /// the logistic tail.
-    #[inline(always)]
-    fn set_usual(&mut self, small_sum: bool) {
+        // 0 < σ' ≤ 2^45 in one comparison: σ' is never negative or NaN, and the bits of
+        // non-negative doubles are ordered as the doubles are (0 wraps to the top). The range
+        // is already empty for the logistic tail.
         let usual = small_sum && self.scale.to_bits().wrapping_sub(1) < COARSE_SCALE.to_bits();
         self.usual_width = if usual { self.normal_width } else { 0 };
+    }
+
+    /// `σ' = σ`, from `n²·var`. Without spread, 1/(n·σ') is 0·∞, NaN, but then the query
+    /// leaves the usual path (σ' = 0) and never reads it.
+    #[inline(always)]
+    fn set_spread(&mut self, n2_var: f64) {
+        let n_sigma = n2_var.sqrt();
+        self.scale = n_sigma * self.inv_len;
+        self.inv_n_scale = n_sigma * (1.0 / n2_var);
     }
 
     /// [`refresh`](Self::refresh) for every window: while it fills (the window length and its
@@ -237,22 +227,7 @@ impl PhiNormal {
             Some(exact) => u128_to_f64(exact),
             None => self.window.variance() * (n as f64 * n as f64),
         };
-        if sum >> 50 == 0 {
-            return self.set_scale(n2_var, sum as u64);
-        }
-        let n_sigma = n2_var.sqrt();
-        let n_floor = if self.floored {
-            max(self.n_min_std, self.config.min_std_ratio * u128_to_f64(sum))
-        } else {
-            0.0
-        };
-        if !self.floored || n2_var > n_floor * n_floor {
-            self.scale = n_sigma * self.inv_len;
-            self.inv_n_scale = n_sigma * (1.0 / n2_var);
-            self.set_usual(false);
-        } else {
-            self.set_floor_scale(n_floor, false);
-        }
+        self.set_scale(n2_var, u128_to_f64(sum), sum >> 50 == 0);
     }
 
     /// `n·(elapsed − pause) − S = n·(elapsed − pause − μ)` in 128-bit integers, where it always
