@@ -44,6 +44,7 @@ impl Fixed {
 }
 
 impl Detector for Fixed {
+    #[inline]
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(_) => Arrival::Accepted,
@@ -51,6 +52,7 @@ impl Detector for Fixed {
         }
     }
 
+    #[inline]
     fn phi(&self, now: Nanos) -> f64 {
         match self.log.elapsed(now) {
             Some(elapsed) => step_phi(elapsed, self.config.timeout),
