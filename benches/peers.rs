@@ -15,14 +15,21 @@
 //!   injected here as a counter the loop sets before each call;
 //! * `phi-accrual` (0.1.0) takes the instant as an argument.
 //!
+//! A second group, `phi_floor`, takes `accrual`'s iteration apart, beside its whole and
+//! `fixed-timeout`'s: the heartbeat alone, the query alone on a warmed window, and the normal
+//! tail alone on the standard scores of the loop (the part of an exact φ that no heartbeat
+//! bookkeeping can remove), also through `libm`'s `erfc`.
+//!
 //! Each peer runs its default configuration, which is how its documentation uses it; the
 //! correctness of each peer's φ on the same inputs is `examples/peers_correctness.rs`.
 
 use std::cell::Cell;
+use std::f64::consts::LOG10_E;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::time::Duration;
 
+use accrual::math::{ln_q_erfc, phi_of_z};
 use accrual::{
     Adaptive, AdaptiveConfig, Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig,
 };
@@ -32,7 +39,9 @@ use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 #[path = "common/peers_loop.rs"]
 mod peers_loop;
 
-use peers_loop::{CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals};
+use peers_loop::{
+    CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores,
+};
 
 /// Any `accrual` detector.
 struct Accrual<D>(D);
@@ -112,6 +121,19 @@ impl HeartbeatPhi for PhiAccrual {
     }
 }
 
+/// `d` after the same `WARM` intervals as every other detector, and the instant of its last
+/// heartbeat.
+fn warm<H: HeartbeatPhi>(mut d: H) -> (H, u64) {
+    let intervals = intervals();
+    let mut t = INTERVAL;
+    d.heartbeat(t);
+    for &dt in &intervals[..WARM] {
+        t += dt;
+        d.heartbeat(t);
+    }
+    (d, t)
+}
+
 /// Builds a detector with `make`, warms it with the same `WARM` intervals as every other, and
 /// times one heartbeat plus one φ query under `id`.
 fn bench_one<H: HeartbeatPhi>(
@@ -120,13 +142,7 @@ fn bench_one<H: HeartbeatPhi>(
     intervals: &[u64],
     make: impl FnOnce() -> H,
 ) {
-    let mut d = make();
-    let mut t = INTERVAL;
-    d.heartbeat(t);
-    for &dt in &intervals[..WARM] {
-        t += dt;
-        d.heartbeat(t);
-    }
+    let (mut d, mut t) = warm(make());
     let mut i = WARM;
     group.bench_function(id, |b| {
         b.iter(|| {
@@ -174,5 +190,62 @@ fn heartbeat_phi(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, heartbeat_phi);
+/// What an exact φ is made of, in one run: the whole heartbeat and query of `fixed-timeout`
+/// and of `accrual`, `accrual`'s heartbeat alone and query alone, and the normal tail alone on
+/// the standard scores of `accrual`'s loop. `phi-of-z` is the crate's evaluation ([`phi_of_z`]),
+/// `phi-of-z-erfc` the same value through `libm`'s `erfc` and `ln` ([`ln_q_erfc`]), as a
+/// detector built on the usual library functions would compute it.
+fn phi_floor(c: &mut Criterion) {
+    let intervals = intervals();
+    let scores = loop_scores(&intervals);
+    let mut group = c.benchmark_group("phi_floor");
+    bench_accrual(&mut group, "fixed-timeout", &intervals, || {
+        Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
+    });
+    bench_accrual(&mut group, "accrual", &intervals, || {
+        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
+    });
+    // The two halves of `accrual`'s iteration apart: heartbeats alone, and queries alone on
+    // the warmed window at the same offsets after its last arrival.
+    let mut d = warm(Accrual(
+        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
+    ));
+    let (mut t, last) = (d.1, d.1);
+    let mut i = WARM;
+    group.bench_function("accrual-heartbeat", |b| {
+        b.iter(|| {
+            t += intervals[i % CYCLE];
+            i += 1;
+            d.0.heartbeat(black_box(t));
+        })
+    });
+    let mut q = warm(Accrual(
+        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
+    ));
+    group.bench_function("accrual-query", |b| {
+        b.iter(|| {
+            let at = last + (i % QUERIES) as u64 * STEP;
+            i += 1;
+            black_box(q.0.phi(black_box(at)))
+        })
+    });
+    let mut i = 0;
+    group.bench_function("phi-of-z", |b| {
+        b.iter(|| {
+            let z = scores[i % CYCLE];
+            i += 1;
+            black_box(phi_of_z(black_box(z)))
+        })
+    });
+    group.bench_function("phi-of-z-erfc", |b| {
+        b.iter(|| {
+            let z = scores[i % CYCLE];
+            i += 1;
+            black_box(-ln_q_erfc(black_box(z)) * LOG10_E)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, heartbeat_phi, phi_floor);
 criterion_main!(benches);

@@ -11,7 +11,8 @@
 //!
 //! Run it for 100,000 and 200,000 iterations: the difference of the two totals divided by
 //! 100,000 is the count per heartbeat and query, without the set-up. `accrual`, `fixed`,
-//! `phi-detector` or `default` (`Adaptive`) choose the detector; a third argument, `heartbeats` or `queries`, runs one
+//! `phi-detector` or `default` (`Adaptive`) choose the detector, and `phi-of-z` runs the normal
+//! tail alone on the standard scores of `accrual`'s loop (no heartbeat); a third argument, `heartbeats` or `queries`, runs one
 //! half of the loop alone (queries on the warmed window, at the same 64 offsets after its last
 //! arrival), to count or time the halves apart. The wall time per iteration is printed too: a
 //! rough figure on a busy machine, for runs of tens of millions.
@@ -19,6 +20,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use accrual::math::phi_of_z;
 use accrual::{
     Adaptive, AdaptiveConfig, Detector, Fixed, FixedConfig, Nanos, PhiNormal, PhiNormalConfig,
 };
@@ -26,7 +28,9 @@ use accrual::{
 #[path = "../benches/common/peers_loop.rs"]
 mod peers_loop;
 
-use peers_loop::{CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals};
+use peers_loop::{
+    CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores,
+};
 
 impl<D: Detector> HeartbeatPhi for D {
     fn heartbeat(&mut self, at_ns: u64) {
@@ -69,6 +73,18 @@ fn run(n: usize, part: Part, d: &mut impl HeartbeatPhi) -> f64 {
     sum
 }
 
+/// `n` evaluations of the normal tail alone, on the standard scores of `accrual`'s loop in its
+/// order (the `phi_floor` group of `benches/peers.rs`).
+#[inline(never)]
+fn run_phi_of_z(n: usize) -> f64 {
+    let scores = loop_scores(&intervals());
+    let mut sum = 0.0;
+    for i in 0..n {
+        sum += black_box(phi_of_z(black_box(scores[i % CYCLE])));
+    }
+    sum
+}
+
 /// Which half of the loop runs: both (the benchmark's loop), or one alone, to time them apart.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -93,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "fixed" => run(n, part, &mut Fixed::new(FixedConfig::default())?),
         "phi-detector" => run(n, part, &mut PhiDetector::new()),
         "default" => run(n, part, &mut Adaptive::new(AdaptiveConfig::default())?),
+        "phi-of-z" => run_phi_of_z(n),
         other => return Err(format!("unknown detector {other}").into()),
     };
     let per = start.elapsed().as_secs_f64() * 1e9 / n as f64;

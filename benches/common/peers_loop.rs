@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use accrual::math::phi_of_z;
+use accrual::{Detector, Nanos, PhiNormal, PhiNormalConfig};
+
 /// The nominal heartbeat interval, in ns.
 pub const INTERVAL: u64 = 100_000_000;
 /// Intervals in the warm-up, and the length of the cycle of intervals the timed loop replays.
@@ -22,6 +25,38 @@ pub fn intervals() -> Vec<u64> {
             x ^= x >> 7;
             x ^= x << 17;
             INTERVAL - 3_000_000 + x % 6_000_001
+        })
+        .collect()
+}
+
+/// The standard scores `(elapsed − μ) / σ` that `accrual`'s timed loop asks φ of, one period
+/// of them: after the warm-up, the window and the query offsets repeat every `CYCLE`
+/// iterations (`CYCLE` is a multiple of `QUERIES`). Computed from the detector's public mean
+/// and spread, so equal to the detector's own scores up to rounding (checked: φ of each is the
+/// detector's φ at that instant, to 1e−9 relative).
+pub fn loop_scores(intervals: &[u64]) -> Vec<f64> {
+    let mut d =
+        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid");
+    let mut t = INTERVAL;
+    Detector::heartbeat(&mut d, Nanos(t));
+    for &dt in &intervals[..WARM] {
+        t += dt;
+        Detector::heartbeat(&mut d, Nanos(t));
+    }
+    (WARM..WARM + CYCLE)
+        .map(|i| {
+            t += intervals[i % CYCLE];
+            Detector::heartbeat(&mut d, Nanos(t));
+            let offset = (i % QUERIES) as u64 * STEP;
+            let pause = d.config().acceptable_pause.as_nanos();
+            let z = (offset as f64 - pause as f64 - d.mean()) / d.std_dev();
+            // The scores are the detector's own: φ of each agrees with the detector's answer.
+            let (mine, theirs) = (phi_of_z(z), d.phi(Nanos(t + offset)));
+            assert!(
+                (mine - theirs).abs() <= 1e-9 * theirs.max(1e-300),
+                "score {z} at offset {offset}: φ {mine} against the detector's {theirs}"
+            );
+            z
         })
         .collect()
 }
