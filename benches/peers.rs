@@ -40,7 +40,7 @@ use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 mod peers_loop;
 
 use peers_loop::{
-    CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores,
+    CYCLE, HeartbeatPhi, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores, warm,
 };
 
 /// Any `accrual` detector.
@@ -121,16 +121,9 @@ impl HeartbeatPhi for PhiAccrual {
     }
 }
 
-/// `d` after the same `WARM` intervals as every other detector, and the instant of its last
-/// heartbeat.
-fn warm<H: HeartbeatPhi>(mut d: H) -> (H, u64) {
-    let intervals = intervals();
-    let mut t = INTERVAL;
-    d.heartbeat(t);
-    for &dt in &intervals[..WARM] {
-        t += dt;
-        d.heartbeat(t);
-    }
+/// `d` after the warm-up every detector gets, and the instant of its last heartbeat.
+fn warmed<H: HeartbeatPhi>(mut d: H) -> (H, u64) {
+    let t = warm(&intervals(), |at| d.heartbeat(at));
     (d, t)
 }
 
@@ -142,7 +135,7 @@ fn bench_one<H: HeartbeatPhi>(
     intervals: &[u64],
     make: impl FnOnce() -> H,
 ) {
-    let (mut d, mut t) = warm(make());
+    let (mut d, mut t) = warmed(make());
     let mut i = WARM;
     group.bench_function(id, |b| {
         b.iter(|| {
@@ -207,7 +200,7 @@ fn phi_floor(c: &mut Criterion) {
     });
     // The two halves of `accrual`'s iteration apart: heartbeats alone, and queries alone on
     // the warmed window at the same offsets after its last arrival.
-    let mut d = warm(Accrual(
+    let mut d = warmed(Accrual(
         PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
     ));
     let (mut t, last) = (d.1, d.1);
@@ -219,7 +212,7 @@ fn phi_floor(c: &mut Criterion) {
             d.0.heartbeat(black_box(t));
         })
     });
-    let mut q = warm(Accrual(
+    let mut q = warmed(Accrual(
         PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
     ));
     group.bench_function("accrual-query", |b| {

@@ -29,7 +29,7 @@ use accrual::{
 mod peers_loop;
 
 use peers_loop::{
-    CYCLE, HeartbeatPhi, INTERVAL, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores,
+    CYCLE, HeartbeatPhi, PhiDetector, QUERIES, STEP, WARM, intervals, loop_scores, warm,
 };
 
 impl<D: Detector> HeartbeatPhi for D {
@@ -45,12 +45,7 @@ impl<D: Detector> HeartbeatPhi for D {
 #[inline(never)]
 fn run(n: usize, part: Part, d: &mut impl HeartbeatPhi) -> f64 {
     let intervals = intervals();
-    let mut t = INTERVAL;
-    d.heartbeat(t);
-    for &dt in &intervals[..WARM] {
-        t += dt;
-        d.heartbeat(t);
-    }
+    let mut t = warm(&intervals, |at| d.heartbeat(at));
     let last = t;
     let mut sum = 0.0;
     for i in WARM..WARM + n {

@@ -29,6 +29,18 @@ pub fn intervals() -> Vec<u64> {
         .collect()
 }
 
+/// Delivers the warm-up every detector gets, a first heartbeat at `INTERVAL` and then the
+/// first `WARM` of `intervals`, through `heartbeat`; returns the instant of the last one.
+pub fn warm(intervals: &[u64], mut heartbeat: impl FnMut(u64)) -> u64 {
+    let mut t = INTERVAL;
+    heartbeat(t);
+    for &dt in &intervals[..WARM] {
+        t += dt;
+        heartbeat(t);
+    }
+    t
+}
+
 /// The standard scores `(elapsed − μ) / σ` that `accrual`'s timed loop asks φ of, one period
 /// of them: after the warm-up, the window and the query offsets repeat every `CYCLE`
 /// iterations (`CYCLE` is a multiple of `QUERIES`). Computed from the detector's public mean
@@ -37,12 +49,9 @@ pub fn intervals() -> Vec<u64> {
 pub fn loop_scores(intervals: &[u64]) -> Vec<f64> {
     let mut d =
         PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid");
-    let mut t = INTERVAL;
-    Detector::heartbeat(&mut d, Nanos(t));
-    for &dt in &intervals[..WARM] {
-        t += dt;
-        Detector::heartbeat(&mut d, Nanos(t));
-    }
+    let mut t = warm(intervals, |at| {
+        Detector::heartbeat(&mut d, Nanos(at));
+    });
     (WARM..WARM + CYCLE)
         .map(|i| {
             t += intervals[i % CYCLE];
