@@ -121,6 +121,11 @@ impl HeartbeatPhi for PhiAccrual {
     }
 }
 
+/// `accrual`'s exact normal model in its default configuration.
+fn exact() -> PhiNormal {
+    PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
+}
+
 /// `d` after the warm-up every detector gets, and the instant of its last heartbeat.
 fn warmed<H: HeartbeatPhi>(mut d: H) -> (H, u64) {
     let t = warm(&intervals(), |at| d.heartbeat(at));
@@ -161,9 +166,7 @@ fn bench_accrual<D: Detector>(
 fn heartbeat_phi(c: &mut Criterion) {
     let intervals = intervals();
     let mut group = c.benchmark_group("heartbeat_phi");
-    bench_accrual(&mut group, "accrual", &intervals, || {
-        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
-    });
+    bench_accrual(&mut group, "accrual", &intervals, exact);
     bench_accrual(&mut group, "accrual-default", &intervals, || {
         Adaptive::new(AdaptiveConfig::default()).expect("the default configuration is valid")
     });
@@ -195,31 +198,25 @@ fn phi_floor(c: &mut Criterion) {
     bench_accrual(&mut group, "fixed-timeout", &intervals, || {
         Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
     });
-    bench_accrual(&mut group, "accrual", &intervals, || {
-        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
-    });
+    bench_accrual(&mut group, "accrual", &intervals, exact);
     // The two halves of `accrual`'s iteration apart: heartbeats alone, and queries alone on
-    // the warmed window at the same offsets after its last arrival.
-    let mut d = warmed(Accrual(
-        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
-    ));
-    let (mut t, last) = (d.1, d.1);
+    // a warmed window at the same offsets after its last arrival.
+    let (mut d, mut t) = warmed(Accrual(exact()));
     let mut i = WARM;
     group.bench_function("accrual-heartbeat", |b| {
         b.iter(|| {
             t += intervals[i % CYCLE];
             i += 1;
-            d.0.heartbeat(black_box(t));
+            d.heartbeat(black_box(t));
         })
     });
-    let mut q = warmed(Accrual(
-        PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid"),
-    ));
+    let (mut q, last) = warmed(Accrual(exact()));
+    let mut i = 0;
     group.bench_function("accrual-query", |b| {
         b.iter(|| {
             let at = last + (i % QUERIES) as u64 * STEP;
             i += 1;
-            black_box(q.0.phi(black_box(at)))
+            black_box(q.phi(black_box(at)))
         })
     });
     let mut i = 0;

@@ -52,13 +52,13 @@ pub fn loop_scores(intervals: &[u64]) -> Vec<f64> {
     let mut t = warm(intervals, |at| {
         Detector::heartbeat(&mut d, Nanos(at));
     });
+    let pause = d.config().acceptable_pause.as_nanos() as f64;
     (WARM..WARM + CYCLE)
         .map(|i| {
             t += intervals[i % CYCLE];
             Detector::heartbeat(&mut d, Nanos(t));
             let offset = (i % QUERIES) as u64 * STEP;
-            let pause = d.config().acceptable_pause.as_nanos();
-            let z = (offset as f64 - pause as f64 - d.mean()) / d.std_dev();
+            let z = (offset as f64 - pause - d.mean()) / d.std_dev();
             // The scores are the detector's own: φ of each agrees with the detector's answer.
             let (mine, theirs) = (phi_of_z(z), d.phi(Nanos(t + offset)));
             assert!(
