@@ -27,8 +27,9 @@
 //!
 //! For request timeouts, a [`timeout::TimeoutEstimator`] per backend learns round-trip times
 //! (RFC 6298, quantile and an adaptive policy that treats timeouts as censored samples) and
-//! answers how long the next request may take. The [`eval`] module measures all of this on
-//! traces, as the detection-quality spec defines it.
+//! answers how long the next request may take. The `accrual-eval` crate of this repository
+//! measures all of this on traces, as the detection-quality spec (`docs/qos-spec.md`) defines
+//! it.
 //!
 //! A [`Monitor`] watches many peers at once, from many threads: every peer's detector, level
 //! and request-timeout estimator sit in sharded tables that a heartbeat reaches without a
@@ -100,7 +101,6 @@
 
 pub mod config;
 pub mod detector;
-pub mod eval;
 pub mod histogram;
 pub mod math;
 pub mod monitor;

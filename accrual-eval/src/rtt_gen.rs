@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::eval::rng::Rng;
-use crate::eval::rtt::{Probe, RttPeer, RttTrace};
-use crate::time::Nanos;
+use crate::rng::Rng;
+use crate::rtt::{Probe, RttPeer, RttTrace};
+use accrual::time::Nanos;
 
 /// A family of links. Every peer of a generated trace draws its own parameters (base delay,
 /// episode rates) from the family's ranges, so a fleet is varied but reproducible.
@@ -67,7 +67,7 @@ impl fmt::Display for RttScenario {
 impl FromStr for RttScenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        crate::eval::scenario_named(s, &RttScenario::ALL, RttScenario::name)
+        crate::scenario_named(s, &RttScenario::ALL, RttScenario::name)
     }
 }
 
@@ -75,7 +75,7 @@ impl FromStr for RttScenario {
 /// `scenario`. The same arguments give the same trace.
 ///
 /// ```
-/// use accrual::eval::rtt_gen::{RttScenario, generate};
+/// use accrual_eval::rtt_gen::{RttScenario, generate};
 /// use accrual::Nanos;
 ///
 /// let a = generate(RttScenario::Mixed, 42, 6, 100, Nanos::from_secs(1));

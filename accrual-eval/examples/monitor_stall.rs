@@ -7,11 +7,11 @@
 
 use accrual::FixedConfig;
 use accrual::Nanos;
-use accrual::eval::hb_gen::{MonitorStalls, Scenario, generate_with, monitor_stalls};
-use accrual::eval::monitor::replay_monitor;
-use accrual::eval::run::replay;
-use accrual::eval::{DetectorSpec, HeartbeatTrace};
 use accrual::monitor::{DetectorConfig, MonitorConfig};
+use accrual_eval::hb_gen::{MonitorStalls, Scenario, generate_with, monitor_stalls};
+use accrual_eval::monitor::replay_monitor;
+use accrual_eval::run::replay;
+use accrual_eval::{DetectorSpec, HeartbeatTrace};
 
 const PEERS: usize = 20;
 

@@ -4,17 +4,18 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::config::{
+use accrual::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
+use accrual::time::{Nanos, ParseNanosError};
+use accrual::{
     AdaptiveConfig, ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
     Tail,
 };
-use crate::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
-use crate::time::{Nanos, ParseNanosError};
 
 /// A detector family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Family {
     /// `fixed:timeout=T`.
     Fixed,
@@ -412,8 +413,7 @@ impl fmt::Display for DetectorSpec {
 /// library reads it back: the threshold and the [`Adaptive`] configuration behind it.
 ///
 /// ```
-/// # #[cfg(feature = "serde")] {
-/// use accrual::eval::spec::DefaultDetector;
+/// use accrual_eval::spec::DefaultDetector;
 ///
 /// let text = "threshold = 4.5\n[detector]\nmemory = \"3600s\"\nfirst_interval = \"100ms\"\n";
 /// let tuned: DefaultDetector = toml::from_str(text).unwrap();
@@ -423,14 +423,9 @@ impl fmt::Display for DetectorSpec {
 ///     spec.to_string(),
 ///     "default:threshold=4.5,memory=3600s,first=100ms,regime=3,regime-window=10s"
 /// );
-/// # }
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DefaultDetector {
     /// The threshold Φ.
     pub threshold: f64,

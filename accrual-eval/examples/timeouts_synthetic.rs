@@ -1,4 +1,4 @@
-//! The timeout families on synthetic links (`accrual::eval::rtt_gen`), one scenario at a time:
+//! The timeout families on synthetic links (`accrual_eval::rtt_gen`), one scenario at a time:
 //! the best mean timeout each reaches within a premature-timeout budget of 1% and 0.1%, and
 //! the per-peer hindsight oracle.
 //!
@@ -6,9 +6,9 @@
 
 use std::io::Write;
 
-use accrual::eval::rtt_gen::{RttScenario, generate};
-use accrual::eval::{best_within, sweep_timeouts, timeout_oracle};
 use accrual::{Nanos, TimeoutConfig};
+use accrual_eval::rtt_gen::{RttScenario, generate};
+use accrual_eval::{best_within, sweep_timeouts, timeout_oracle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = match std::env::args().nth(1) {

@@ -2,13 +2,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::config::ConfigError;
-use crate::eval::heartbeat::{HeartbeatTrace, PeerReplay, Score, replay_peer, score};
-use crate::eval::spec::{DetectorSpec, Family};
+use crate::heartbeat::{HeartbeatTrace, PeerReplay, Score, replay_peer, score};
+use crate::spec::{DetectorSpec, Family};
+use accrual::ConfigError;
 
 /// One replayed spec.
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Point {
     /// The expanded spec.
     pub detector: String,
@@ -17,7 +16,7 @@ pub struct Point {
     /// The value of the family's knob.
     pub knob: f64,
     /// The §2/§3 metrics.
-    #[cfg_attr(feature = "serde", serde(flatten))]
+    #[serde(flatten)]
     pub score: Score,
 }
 

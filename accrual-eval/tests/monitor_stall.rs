@@ -2,14 +2,14 @@
 //! monitor, measured by tick-sampled scoring of the same trace with and without the stalls
 //! (20 peers, 30 minutes, 10 stalls of 0.67 to 7.9 s).
 
-use accrual::eval::hb_gen::{
-    INTERVAL, MonitorStalls, RELEASE_LAG, Scenario, generate_with, monitor_stalls,
-};
-use accrual::eval::monitor::replay_monitor;
-use accrual::eval::run::replay;
-use accrual::eval::{DetectorSpec, HeartbeatTrace, score};
 use accrual::monitor::{DetectorConfig, MonitorConfig};
 use accrual::{FixedConfig, Nanos};
+use accrual_eval::hb_gen::{
+    INTERVAL, MonitorStalls, RELEASE_LAG, Scenario, generate_with, monitor_stalls,
+};
+use accrual_eval::monitor::replay_monitor;
+use accrual_eval::run::replay;
+use accrual_eval::{DetectorSpec, HeartbeatTrace, score};
 
 const SEED: u64 = 11;
 const PEERS: usize = 20;

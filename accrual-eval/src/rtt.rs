@@ -4,10 +4,10 @@ use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::config::{ConfigError, TimeoutConfig};
-use crate::eval::csv::{fields, for_each_row, whole_number};
-use crate::time::Nanos;
-use crate::timeout::TimeoutEstimator;
+use crate::csv::{fields, for_each_row, whole_number};
+use accrual::time::Nanos;
+use accrual::timeout::TimeoutEstimator;
+use accrual::{ConfigError, TimeoutConfig};
 
 /// One probe: when it was sent and, if a reply came, its round-trip time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct RttPeer {
 /// `peer,sent_ns,rtt_ns` is required; `rtt_ns` is empty for a probe that got no reply.
 ///
 /// ```
-/// use accrual::eval::RttTrace;
+/// use accrual_eval::RttTrace;
 ///
 /// let text = "# accrual rtt trace v1\npeer,sent_ns,rtt_ns\na,0,90000000\na,10,\n";
 /// let trace = RttTrace::parse(text.as_bytes(), "inline").unwrap();
@@ -221,8 +221,7 @@ impl RttTrace {
 }
 
 /// The outcome of a timeout replay (`qos-spec.md` §6).
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeoutReport {
     /// All probes.
     pub probes: u64,
@@ -308,7 +307,7 @@ pub fn timeout_oracle(trace: &RttTrace, budget: f64) -> Option<TimeoutReport> {
     let replied: u64 = groups.iter().map(|(_, r)| r.len() as u64).sum();
     let probes = trace.probes() as u64;
     let allowed = (budget * replied as f64).floor() as u64;
-    let h = crate::eval::oracle::hindsight(&groups, allowed)?;
+    let h = crate::oracle::hindsight(&groups, allowed)?;
     Some(TimeoutReport::from_sums(probes, replied, h.misses, h.cost))
 }
 
@@ -335,7 +334,7 @@ pub fn best_within(points: &[TimeoutPoint], family: &str, budget: f64) -> f64 {
 
 /// The built-in grids of [`sweep_timeouts`]: `(family, knob, configuration)`.
 fn timeout_jobs(base: &TimeoutConfig) -> Vec<(&'static str, f64, TimeoutConfig)> {
-    use crate::config::TimeoutPolicy;
+    use accrual::TimeoutPolicy;
     let mut jobs: Vec<(&'static str, f64, TimeoutConfig)> = Vec::new();
     let grid = |lo: f64, hi: f64, steps: usize| -> Vec<f64> {
         // Geometric, so each family is resolved finely where it matters.
@@ -447,7 +446,7 @@ pub fn sweep_timeouts(
 /// defaults otherwise).
 ///
 /// ```
-/// use accrual::eval::rtt::TimeoutSpec;
+/// use accrual_eval::rtt::TimeoutSpec;
 ///
 /// let s: TimeoutSpec = "rfc6298:floor=200ms".parse().unwrap();
 /// assert_eq!(s.to_string(), "rfc6298:floor=200ms,cap=60s,granularity=1ms,initial=1s");
@@ -466,8 +465,8 @@ impl TimeoutSpec {
     pub const FAMILIES: [&'static str; 4] = ["fixed", "rfc6298", "quantile", "default"];
 
     /// The family with its defaults.
-    pub fn new(family: &str) -> Result<Self, crate::eval::spec::SpecError> {
-        use crate::config::TimeoutPolicy;
+    pub fn new(family: &str) -> Result<Self, crate::spec::SpecError> {
+        use accrual::TimeoutPolicy;
         let (family, config) = match family {
             "fixed" => (
                 "fixed",
@@ -499,9 +498,7 @@ impl TimeoutSpec {
             ),
             "default" => ("default", TimeoutConfig::default()),
             other => {
-                return Err(crate::eval::spec::SpecError::UnknownPolicy(
-                    other.to_owned(),
-                ));
+                return Err(crate::spec::SpecError::UnknownPolicy(other.to_owned()));
             }
         };
         Ok(TimeoutSpec { family, config })
@@ -524,11 +521,11 @@ impl TimeoutSpec {
 }
 
 impl std::str::FromStr for TimeoutSpec {
-    type Err = crate::eval::spec::SpecError;
+    type Err = crate::spec::SpecError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use crate::config::TimeoutPolicy;
-        use crate::eval::spec::{SpecError, duration, number, pairs};
+        use crate::spec::{SpecError, duration, number, pairs};
+        use accrual::TimeoutPolicy;
         let (family, rest) = match text.split_once(':') {
             Some((f, r)) => (f.trim(), r),
             None => (text.trim(), ""),
@@ -574,7 +571,7 @@ impl std::str::FromStr for TimeoutSpec {
 
 impl fmt::Display for TimeoutSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::config::TimeoutPolicy;
+        use accrual::TimeoutPolicy;
         let c = &self.config;
         match c.policy {
             TimeoutPolicy::Fixed { timeout } => write!(f, "fixed:timeout={timeout}"),

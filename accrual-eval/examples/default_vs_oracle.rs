@@ -21,11 +21,11 @@
 
 use std::error::Error;
 
-use accrual::eval::hb_gen::{Mix, Scenario, generate, generate_mix};
-use accrual::eval::heartbeat::{HeartbeatTrace, oracle, replay_peer, score};
-use accrual::eval::run::{evaluate, frontier};
-use accrual::eval::spec::Family;
 use accrual::{Adaptive, AdaptiveConfig, Fixed, FixedConfig, Nanos};
+use accrual_eval::hb_gen::{Mix, Scenario, generate, generate_mix};
+use accrual_eval::heartbeat::{HeartbeatTrace, oracle, replay_peer, score};
+use accrual_eval::run::{evaluate, frontier};
+use accrual_eval::spec::Family;
 
 const BUDGETS: [f64; 2] = [1.0, 0.1];
 const CANONICAL: [Family; 5] = [

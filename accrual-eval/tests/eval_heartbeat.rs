@@ -6,10 +6,10 @@
 #![allow(clippy::excessive_precision)]
 
 use accrual::Nanos;
-use accrual::eval::hb_gen::{Mix, MixError, Scenario, generate, generate_mix};
-use accrual::eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
-use accrual::eval::run::replay;
-use accrual::eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
+use accrual_eval::hb_gen::{Mix, MixError, Scenario, generate, generate_mix};
+use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
+use accrual_eval::run::replay;
+use accrual_eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
 
 /// z with −log10 Q(z) = 8 (mpmath, 60 digits).
 const Z8: f64 = 5.6120012441747887315497253314;

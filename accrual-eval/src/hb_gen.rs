@@ -3,9 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::eval::heartbeat::{Heartbeat, HeartbeatPeer, HeartbeatTrace};
-use crate::eval::rng::Rng;
-use crate::time::Nanos;
+use crate::heartbeat::{Heartbeat, HeartbeatPeer, HeartbeatTrace};
+use crate::rng::Rng;
+use accrual::time::Nanos;
 
 /// A kind of link or host. Every peer draws its own parameters from the scenario's ranges.
 ///
@@ -87,7 +87,7 @@ impl fmt::Display for Scenario {
 impl FromStr for Scenario {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        crate::eval::scenario_named(s, &Scenario::ALL, Scenario::name)
+        crate::scenario_named(s, &Scenario::ALL, Scenario::name)
     }
 }
 
@@ -115,7 +115,7 @@ pub const RELEASE_LAG: Nanos = Nanos::from_micros(1);
 /// once. Empty for every scenario but [`Scenario::MonitorStall`].
 ///
 /// ```
-/// use accrual::eval::hb_gen::{Scenario, monitor_stalls};
+/// use accrual_eval::hb_gen::{Scenario, monitor_stalls};
 /// use accrual::Nanos;
 ///
 /// let stalls = monitor_stalls(Scenario::MonitorStall, 3, Nanos::from_secs(3_600));
@@ -151,7 +151,7 @@ fn stall_intervals(scenario: Scenario, seed: u64, d: f64) -> Vec<(f64, f64)> {
 /// byte once written. The same as [`generate_with`] and [`MonitorStalls::On`].
 ///
 /// ```
-/// use accrual::eval::hb_gen::{Scenario, generate};
+/// use accrual_eval::hb_gen::{Scenario, generate};
 /// use accrual::Nanos;
 ///
 /// let a = generate(Scenario::Wan, 7, 4, Nanos::from_secs(60));
@@ -169,7 +169,7 @@ pub fn generate(scenario: Scenario, seed: u64, peers: usize, duration: Nanos) ->
 /// arrived during the stall are received [`RELEASE_LAG`] after it.
 ///
 /// ```
-/// use accrual::eval::hb_gen::{MonitorStalls, Scenario, generate_with};
+/// use accrual_eval::hb_gen::{MonitorStalls, Scenario, generate_with};
 /// use accrual::Nanos;
 ///
 /// let d = Nanos::from_secs(1_200);
@@ -272,7 +272,7 @@ fn peer(
 /// fleets, not kinds of peer.
 ///
 /// ```
-/// use accrual::eval::hb_gen::{Mix, MixError, Scenario};
+/// use accrual_eval::hb_gen::{Mix, MixError, Scenario};
 ///
 /// let mix: Mix = "lan=16,jvm=4".parse().unwrap();
 /// assert_eq!(mix.kinds(), &[(Scenario::Lan, 16), (Scenario::Jvm, 4)]);
@@ -403,7 +403,7 @@ impl std::error::Error for MixError {}
 /// stalls.
 ///
 /// ```
-/// use accrual::eval::hb_gen::{Scenario, generate, generate_mix};
+/// use accrual_eval::hb_gen::{Scenario, generate, generate_mix};
 /// use accrual::Nanos;
 ///
 /// let d = Nanos::from_secs(60);

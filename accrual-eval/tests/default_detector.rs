@@ -3,11 +3,11 @@
 //! test. (No NaN, no panic and the deadline/φ contract on arbitrary input are in
 //! `invariants.rs`, which draws `Adaptive` configurations with the other detectors.)
 
-use accrual::eval::hb_gen::{Scenario, generate};
-use accrual::eval::heartbeat::{HeartbeatPeer, HeartbeatTrace, Score, oracle, replay_peer, score};
-use accrual::eval::run::{evaluate, frontier};
-use accrual::eval::spec::Family;
 use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
+use accrual_eval::hb_gen::{Scenario, generate};
+use accrual_eval::heartbeat::{HeartbeatPeer, HeartbeatTrace, Score, oracle, replay_peer, score};
+use accrual_eval::run::{evaluate, frontier};
+use accrual_eval::spec::Family;
 
 fn replay_fleet(trace: &HeartbeatTrace, threshold: f64, warmup: usize) -> Score {
     let peers: Vec<_> = trace

@@ -2,7 +2,7 @@
 /// crate can be deterministic: the same seed gives the same sequence on every platform.
 ///
 /// ```
-/// use accrual::eval::Rng;
+/// use accrual_eval::Rng;
 ///
 /// let mut a = Rng::new(7);
 /// let mut b = Rng::new(7);
@@ -35,7 +35,7 @@ impl Rng {
     /// few draws later; here the starting state is a hash of both numbers.
     ///
     /// ```
-    /// use accrual::eval::Rng;
+    /// use accrual_eval::Rng;
     ///
     /// let mut a = Rng::stream(7, 0);
     /// let mut b = Rng::stream(7, 1);

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use crate::detector::{Arrival, Detector};
-use crate::eval::csv::{fields, for_each_row, whole_number};
-use crate::eval::rtt::TraceError;
-use crate::time::Nanos;
+use crate::csv::{fields, for_each_row, whole_number};
+use crate::rtt::TraceError;
+use accrual::detector::{Arrival, Detector};
+use accrual::time::Nanos;
 
 /// The reserved peer id of the monitor's own evaluation ticks.
 pub const MONITOR: &str = "@monitor";
@@ -42,7 +42,7 @@ pub struct HeartbeatPeer {
 /// rows of the peer `@monitor` are the monitor's evaluation ticks.
 ///
 /// ```
-/// use accrual::eval::HeartbeatTrace;
+/// use accrual_eval::HeartbeatTrace;
 ///
 /// let text = "peer,seq,send_ns,recv_ns\ndb-1,0,,1000\n@monitor,0,500,500\ndb-1,1,,2000\n";
 /// let t = HeartbeatTrace::parse(text.as_bytes(), "inline").unwrap();
@@ -187,8 +187,7 @@ pub fn replay_peer(
 
 /// The §2 and §3 metrics of a replayed fleet. Durations in seconds; `+∞` (JSON `null`) where a
 /// detector never suspects.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Score {
     /// Peers scored (`@monitor` excluded).
     pub peers: u64,
@@ -333,7 +332,7 @@ pub fn oracle(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> Option<(Sco
         })
         .collect();
     let allowed = (budget * observed / 1e9 / 3600.0).floor().max(0.0) as u64;
-    let chosen = crate::eval::oracle::hindsight(&groups, allowed)?.choices;
+    let chosen = crate::oracle::hindsight(&groups, allowed)?.choices;
     let fixed: Vec<PeerReplay> = replays
         .into_iter()
         .zip(&chosen)
@@ -372,7 +371,7 @@ impl Detector for Never {
     fn last_arrival(&self) -> Option<Nanos> {
         self.last
     }
-    fn arrivals(&self) -> crate::detector::ArrivalCounts {
-        crate::detector::ArrivalCounts::default()
+    fn arrivals(&self) -> accrual::detector::ArrivalCounts {
+        accrual::detector::ArrivalCounts::default()
     }
 }

@@ -2,11 +2,11 @@
 //! monitor's own verdict at each tick is what is scored, so a monitor that knows about its own
 //! stalls is credited for holding its suspicions back.
 
-use crate::config::ConfigError;
-use crate::eval::heartbeat::HeartbeatTrace;
-use crate::monitor::{Monitor, MonitorConfig, Stall};
-use crate::suspicion::Level;
-use crate::time::{ManualClock, Nanos};
+use crate::heartbeat::HeartbeatTrace;
+use accrual::ConfigError;
+use accrual::Level;
+use accrual::monitor::{Monitor, MonitorConfig, Stall};
+use accrual::time::{ManualClock, Nanos};
 
 /// What a monitor did over a trace: see [`replay_monitor`].
 #[derive(Debug, Clone, PartialEq)]
@@ -43,8 +43,8 @@ pub struct MonitorScore {
 /// the default).
 ///
 /// ```
-/// use accrual::eval::hb_gen::{Scenario, generate};
-/// use accrual::eval::monitor::replay_monitor;
+/// use accrual_eval::hb_gen::{Scenario, generate};
+/// use accrual_eval::monitor::replay_monitor;
 /// use accrual::monitor::MonitorConfig;
 /// use accrual::Nanos;
 ///

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use crate::eval::rtt::TraceError;
+use crate::rtt::TraceError;
 
 /// Calls `row(line_number, line)` for every data line of `reader` after checking that the
 /// first non-comment line is `header`. Lines starting with `#` and blank lines are skipped;

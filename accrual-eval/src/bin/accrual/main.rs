@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use accrual::Nanos;
-use accrual::eval::hb_gen::{self, Scenario};
-use accrual::eval::rtt::TimeoutSpec;
-use accrual::eval::spec::DefaultDetector;
-use accrual::eval::{
+use accrual_eval::hb_gen::{self, Scenario};
+use accrual_eval::rtt::TimeoutSpec;
+use accrual_eval::spec::DefaultDetector;
+use accrual_eval::{
     DetectorSpec, Family, HeartbeatTrace, Point, RttTrace, best_within, evaluate, frontier, oracle,
     replay_timeouts, timeout_oracle,
 };
@@ -459,7 +459,7 @@ fn replay(trace: &Path, detector: &str, out: &Path) -> Result<()> {
         .parse()
         .map_err(|e| format!("--detector `{detector}`: {e}"))?;
     let trace = HeartbeatTrace::read(trace).map_err(|e| e.to_string())?;
-    let mut peers = accrual::eval::run::replay(&trace, &spec).map_err(|e| e.to_string())?;
+    let mut peers = accrual_eval::run::replay(&trace, &spec).map_err(|e| e.to_string())?;
     peers.sort_by(|a, b| a.name.cmp(&b.name));
     write_file(out, |w| {
         writeln!(w, "peer,arrival_ns,deadline_ns")?;
@@ -505,9 +505,9 @@ fn timeouts(trace: &Path, policies: &[String], budgets: &[f64], json: Option<&Pa
         let report = replay_timeouts(&trace, &s.config).map_err(|e| e.to_string())?;
         points.push((s, report));
     }
-    let as_points: Vec<accrual::eval::TimeoutPoint> = points
+    let as_points: Vec<accrual_eval::TimeoutPoint> = points
         .iter()
-        .map(|(s, r)| accrual::eval::TimeoutPoint {
+        .map(|(s, r)| accrual_eval::TimeoutPoint {
             family: s.family,
             knob: 0.0,
             report: *r,

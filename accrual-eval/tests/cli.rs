@@ -1,14 +1,13 @@
 //! The `accrual` command end to end: every subcommand on small traces, and bad input giving
 //! one clear line and a non-zero exit.
-#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use accrual::Nanos;
-use accrual::eval::hb_gen::generate_mix;
-use accrual::eval::rtt_gen::{RttScenario, generate};
-use accrual::eval::spec::DefaultDetector;
+use accrual_eval::hb_gen::generate_mix;
+use accrual_eval::rtt_gen::{RttScenario, generate};
+use accrual_eval::spec::DefaultDetector;
 
 fn accrual(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accrual"))

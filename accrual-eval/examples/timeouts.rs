@@ -1,6 +1,6 @@
 //! Request timeouts measured on real round-trip times: the `qos-spec.md` §6 replay of every
 //! timeout policy on a trace (by default the Seattle testbed measurements in
-//! `../shared/data/seattle-rtt.csv`), and the best mean timeout each family reaches within a
+//! `accrual-eval/data/seattle-rtt.csv`), and the best mean timeout each family reaches within a
 //! premature-timeout budget of 1% and of 0.1%, beside the per-peer hindsight oracle.
 //!
 //! Run with `cargo run --release --example timeouts [-- TRACE.csv]`.
@@ -8,16 +8,12 @@
 use std::io::Write;
 
 use accrual::TimeoutConfig;
-use accrual::eval::{RttTrace, best_within, sweep_timeouts, timeout_oracle};
+use accrual_eval::{RttTrace, best_within, sweep_timeouts, timeout_oracle};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/seattle-rtt.csv"
-        )
-        .to_owned()
-    });
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/data/seattle-rtt.csv").to_owned());
     let trace = RttTrace::read(&path)?;
     let mut out = std::io::stdout().lock();
     writeln!(

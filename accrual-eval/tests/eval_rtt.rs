@@ -2,12 +2,12 @@
 //! hindsight oracle against brute force, deterministic generation, and the real Seattle
 //! measurements.
 
-use accrual::eval::rtt_gen::{RttScenario, generate};
-use accrual::eval::{
+use accrual::{Nanos, TimeoutConfig, TimeoutPolicy};
+use accrual_eval::rtt_gen::{RttScenario, generate};
+use accrual_eval::{
     Probe, RttPeer, RttTrace, TimeoutPoint, TraceError, best_within, replay_timeouts,
     timeout_oracle,
 };
-use accrual::{Nanos, TimeoutConfig, TimeoutPolicy};
 
 fn parse(text: &str) -> Result<RttTrace, TraceError> {
     RttTrace::parse(text.as_bytes(), "t.csv")
@@ -174,10 +174,7 @@ fn generation_is_deterministic_and_seeded() {
 /// it must beat every fixed timeout at both budgets.
 #[test]
 fn seattle_targets() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/data/seattle-rtt.csv"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/seattle-rtt.csv");
     let trace = RttTrace::read(path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(trace.peers.len(), 48);
     let mut points = Vec::new();

@@ -3,9 +3,9 @@
 use std::hint::black_box;
 
 use accrual::Nanos;
-use accrual::eval::hb_gen::{Scenario, generate};
-use accrual::eval::run::replay;
-use accrual::eval::{DetectorSpec, HeartbeatTrace, score};
+use accrual_eval::hb_gen::{Scenario, generate};
+use accrual_eval::run::replay;
+use accrual_eval::{DetectorSpec, HeartbeatTrace, score};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn read_and_replay(c: &mut Criterion) {

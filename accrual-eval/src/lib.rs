@@ -1,8 +1,16 @@
-//! Detection and timeout quality, measured as `qos-spec.md` specifies: trace formats, replays,
-//! metrics and synthetic traces.
+//! # accrual-eval
+//!
+//! Measures failure detectors and request-timeout policies of the `accrual` crate on traces,
+//! exactly as the detection-quality spec (`docs/qos-spec.md` in the repository) defines it:
+//! trace formats, replays, metrics, per-peer hindsight oracles, detector specs and their
+//! sweeps, and seeded synthetic fleets. The `accrual` command of this crate
+//! (`cargo run --release -p accrual-eval -- eval`) drives all of it.
 //!
 //! Heartbeat traces and the detector replay (§1–§3, §5) are in [`heartbeat`];
 //! round-trip-time traces and the timeout replay (§6) in [`rtt`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
 
 mod csv;
 pub mod hb_gen;
