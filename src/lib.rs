@@ -117,10 +117,10 @@ pub use config::{
     TimeoutPolicy,
 };
 pub use detector::{
-    Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential,
-    PhiNormal,
+    Adaptive, AnyDetector, Arrival, ArrivalCounts, Chen, Detector, DetectorConfig, Empirical,
+    Fixed, Meaning, PhiExponential, PhiNormal,
 };
-pub use monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
+pub use monitor::{Monitor, MonitorConfig, MonitorError};
 pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
 

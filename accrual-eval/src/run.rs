@@ -25,7 +25,7 @@ pub fn replay(trace: &HeartbeatTrace, spec: &DetectorSpec) -> Result<Vec<PeerRep
     trace
         .peers
         .iter()
-        .map(|p| Ok(replay_peer(p, spec.build()?.as_mut(), spec.threshold)))
+        .map(|p| Ok(replay_peer(p, &mut spec.build()?, spec.threshold)))
         .collect()
 }
 

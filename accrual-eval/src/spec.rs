@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use accrual::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
+use accrual::detector::{AnyDetector, DetectorConfig};
 use accrual::time::{Nanos, ParseNanosError};
 use accrual::{
     AdaptiveConfig, ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
@@ -27,8 +27,9 @@ pub enum Family {
     PhiAkka,
     /// `phi-exp:threshold=Φ,window=n,first=F`.
     PhiExp,
-    /// `default:threshold=Φ`, the crate's recommended detector.
-    Default,
+    /// `adaptive:threshold=Φ`, the crate's recommended detector ([`Adaptive`](accrual::Adaptive)); `default` is
+    /// accepted as an alias.
+    Adaptive,
 }
 
 impl Family {
@@ -39,7 +40,7 @@ impl Family {
         Family::PhiNormal,
         Family::PhiAkka,
         Family::PhiExp,
-        Family::Default,
+        Family::Adaptive,
     ];
 
     /// The family's name in specs.
@@ -50,7 +51,7 @@ impl Family {
             Family::PhiNormal => "phi-normal",
             Family::PhiAkka => "phi-akka",
             Family::PhiExp => "phi-exp",
-            Family::Default => "default",
+            Family::Adaptive => "adaptive",
         }
     }
 
@@ -71,7 +72,7 @@ impl Family {
                 &["threshold", "window", "min-std", "pause", "first"]
             }
             Family::PhiExp => &["threshold", "window", "first"],
-            Family::Default => &["threshold", "memory", "first", "regime", "regime-window"],
+            Family::Adaptive => &["threshold", "memory", "first", "regime", "regime-window"],
         }
     }
 
@@ -95,7 +96,7 @@ impl Family {
                 .into_iter()
                 .map(|s| base.clone().with_duration(Nanos((s * 1e9) as u64)))
                 .collect(),
-            Family::Default => (1..=36)
+            Family::Adaptive => (1..=36)
                 .map(|i| DetectorSpec {
                     threshold: 0.25 * f64::from(i),
                     ..base.clone()
@@ -121,6 +122,9 @@ impl fmt::Display for Family {
 impl FromStr for Family {
     type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, SpecError> {
+        if s == "default" {
+            return Ok(Family::Adaptive);
+        }
         Family::ALL
             .into_iter()
             .find(|f| f.name() == s)
@@ -132,7 +136,8 @@ impl FromStr for Family {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum SpecError {
-    /// The family is not one of `fixed`, `chen`, `phi-normal`, `phi-akka`, `phi-exp`, `default`.
+    /// The family is not one of `fixed`, `chen`, `phi-normal`, `phi-akka`, `phi-exp`, `adaptive`
+    /// (alias `default`).
     UnknownFamily(String),
     /// The timeout policy is not one of `fixed`, `rfc6298`, `quantile`, `default`.
     UnknownPolicy(String),
@@ -215,7 +220,7 @@ pub struct DetectorSpec {
 impl DetectorSpec {
     /// The family with the spec's defaults: `window=1000`, `min-std=0ns`, `pause=0ns`,
     /// `first=1s`, `threshold=8`, `timeout=1s`, `alpha=500ms`, `interval=100ms`. The `default`
-    /// family is [`Adaptive`] with [`AdaptiveConfig::default`] and `threshold=5`.
+    /// family is [`Adaptive`](accrual::Adaptive) with [`AdaptiveConfig::default`] and `threshold=5`.
     pub fn new(family: Family) -> Self {
         let mut phi = PhiNormalConfig::default();
         if family == Family::PhiAkka {
@@ -231,7 +236,7 @@ impl DetectorSpec {
             },
             phi,
             adaptive: AdaptiveConfig::default(),
-            threshold: if family == Family::Default { 5.0 } else { 8.0 },
+            threshold: if family == Family::Adaptive { 5.0 } else { 8.0 },
         }
     }
 
@@ -253,20 +258,25 @@ impl DetectorSpec {
         }
     }
 
-    /// Builds the detector and checks its configuration.
-    pub fn build(&self) -> Result<Box<dyn Detector>, ConfigError> {
-        Ok(match self.family {
-            Family::Fixed => Box::new(Fixed::new(FixedConfig {
+    /// The detector configuration the spec stands for, one of the library's kinds.
+    pub fn config(&self) -> DetectorConfig {
+        match self.family {
+            Family::Fixed => DetectorConfig::Fixed(FixedConfig {
                 timeout: self.timeout,
-            })?),
-            Family::Chen => Box::new(Chen::new(self.chen.clone())?),
-            Family::PhiNormal | Family::PhiAkka => Box::new(PhiNormal::new(self.phi.clone())?),
-            Family::Default => Box::new(Adaptive::new(self.adaptive)?),
-            Family::PhiExp => Box::new(PhiExponential::new(PhiExponentialConfig {
+            }),
+            Family::Chen => DetectorConfig::Chen(self.chen.clone()),
+            Family::PhiNormal | Family::PhiAkka => DetectorConfig::PhiNormal(self.phi.clone()),
+            Family::Adaptive => DetectorConfig::Adaptive(self.adaptive),
+            Family::PhiExp => DetectorConfig::PhiExponential(PhiExponentialConfig {
                 window: self.phi.window,
                 first_interval: self.phi.first_interval,
-            })?),
-        })
+            }),
+        }
+    }
+
+    /// Builds the detector and checks its configuration.
+    pub fn build(&self) -> Result<AnyDetector, ConfigError> {
+        AnyDetector::new(&self.config())
     }
 }
 
@@ -396,9 +406,9 @@ impl fmt::Display for DetectorSpec {
                 "phi-exp:threshold={},window={},first={}",
                 self.threshold, p.window, p.first_interval
             ),
-            Family::Default => write!(
+            Family::Adaptive => write!(
                 f,
-                "default:threshold={},memory={},first={},regime={},regime-window={}",
+                "adaptive:threshold={},memory={},first={},regime={},regime-window={}",
                 self.threshold,
                 self.adaptive.memory,
                 self.adaptive.first_interval,
@@ -409,34 +419,34 @@ impl fmt::Display for DetectorSpec {
     }
 }
 
-/// A `default` detector configuration as `accrual tune` prints it (TOML or JSON), and as the
-/// library reads it back: the threshold and the [`Adaptive`] configuration behind it.
+/// A tuned [`Adaptive`](accrual::Adaptive) configuration as `accrual tune` prints it (TOML or JSON), and as the
+/// library reads it back: the threshold and the [`Adaptive`](accrual::Adaptive) configuration behind it.
 ///
 /// ```
-/// use accrual_eval::spec::DefaultDetector;
+/// use accrual_eval::spec::Tuned;
 ///
 /// let text = "threshold = 4.5\n[detector]\nmemory = \"3600s\"\nfirst_interval = \"100ms\"\n";
-/// let tuned: DefaultDetector = toml::from_str(text).unwrap();
+/// let tuned: Tuned = toml::from_str(text).unwrap();
 /// assert_eq!(tuned.threshold, 4.5);
 /// let spec = tuned.spec().unwrap();
 /// assert_eq!(
 ///     spec.to_string(),
-///     "default:threshold=4.5,memory=3600s,first=100ms,regime=3,regime-window=10s"
+///     "adaptive:threshold=4.5,memory=3600s,first=100ms,regime=3,regime-window=10s"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DefaultDetector {
+pub struct Tuned {
     /// The threshold Φ.
     pub threshold: f64,
     /// The detector's configuration.
     pub detector: AdaptiveConfig,
 }
 
-impl DefaultDetector {
-    /// The `default` family's configuration at `threshold`.
+impl Tuned {
+    /// The `adaptive` family's configuration at `threshold`.
     pub fn at(threshold: f64) -> Self {
-        DefaultDetector {
+        Tuned {
             threshold,
             detector: AdaptiveConfig::default(),
         }
@@ -453,7 +463,7 @@ impl DefaultDetector {
         let spec = DetectorSpec {
             adaptive: self.detector,
             threshold: self.threshold,
-            ..DetectorSpec::new(Family::Default)
+            ..DetectorSpec::new(Family::Adaptive)
         };
         spec.build().map_err(SpecError::Config)?;
         Ok(spec)

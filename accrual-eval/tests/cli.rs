@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use accrual::Nanos;
 use accrual_eval::hb_gen::generate_mix;
 use accrual_eval::rtt_gen::{RttScenario, generate};
-use accrual_eval::spec::DefaultDetector;
+use accrual_eval::spec::Tuned;
 
 fn accrual(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accrual"))
@@ -261,7 +261,7 @@ fn tune_prints_a_configuration_the_library_reads_back() {
     let d = dir("tune");
     let trace = gen_trace(&d);
     let text = ok(&accrual(&["tune", "--trace", s(&trace), "--budget", "20"]));
-    let tuned: DefaultDetector = toml::from_str(&text).unwrap();
+    let tuned: Tuned = toml::from_str(&text).unwrap();
     assert!(tuned.spec().is_ok());
     assert!(text.contains("# achieved"));
     let json = ok(&accrual(&[
@@ -273,7 +273,7 @@ fn tune_prints_a_configuration_the_library_reads_back() {
         "--format",
         "json",
     ]));
-    let back: DefaultDetector = serde_json::from_str(&json).unwrap();
+    let back: Tuned = serde_json::from_str(&json).unwrap();
     assert_eq!(back, tuned);
 }
 

@@ -39,6 +39,7 @@ use crate::math::probability_of_phi;
 use crate::time::Nanos;
 
 mod adaptive;
+mod any;
 mod chen;
 mod empirical;
 mod fixed;
@@ -46,6 +47,7 @@ mod phi_exponential;
 mod phi_normal;
 
 pub use adaptive::Adaptive;
+pub use any::{AnyDetector, DetectorConfig};
 pub use chen::Chen;
 pub use empirical::Empirical;
 pub use fixed::Fixed;

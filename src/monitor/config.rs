@@ -2,106 +2,11 @@
 //! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
 
 use crate::config::{
-    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, PhiExponentialConfig,
-    PhiNormalConfig, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration,
+    ConfigError, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration,
     check_range,
 };
+use crate::detector::DetectorConfig;
 use crate::time::Nanos;
-
-/// The detector every peer of a [`Monitor`](super::Monitor) runs, with its configuration.
-///
-/// One variant per detector kind; a new kind plugs in as one more variant here and one in the
-/// monitor's enum of detector states, plus a one-line arm in each match the compiler points
-/// to. The default is [`Adaptive`](crate::Adaptive) with [`AdaptiveConfig::default()`], the
-/// crate's recommended detector, which learns each peer's own lateness (2,816 bytes, boxed,
-/// within the monitor's 4 KiB per peer).
-///
-/// | variant | detector state per peer |
-/// |---|---|
-/// | [`Fixed`](Self::Fixed) | 64 bytes, inline: the compact choice |
-/// | [`PhiNormal`](Self::PhiNormal) | 224 bytes + 8 per window slot, boxed |
-/// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
-/// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
-/// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
-/// | [`Adaptive`](Self::Adaptive) | 2,816 bytes, boxed |
-///
-/// The [module docs](super) list measured bytes per peer, map and bookkeeping included.
-///
-/// ```
-/// use accrual::monitor::DetectorConfig;
-/// use accrual::{FixedConfig, Nanos};
-///
-/// let compact = DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(500) });
-/// assert!(compact.validate().is_ok());
-/// assert!(matches!(DetectorConfig::default(), DetectorConfig::Adaptive(_)));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-#[non_exhaustive]
-pub enum DetectorConfig {
-    /// [`PhiNormal`](crate::PhiNormal), Hayashibara's φ with the exact normal tail.
-    PhiNormal(PhiNormalConfig),
-    /// [`PhiExponential`](crate::PhiExponential), Cassandra's φ.
-    PhiExponential(PhiExponentialConfig),
-    /// [`Chen`](crate::Chen), Chen–Toueg–Aguilera.
-    Chen(ChenConfig),
-    /// [`Fixed`](crate::Fixed), a fixed timeout.
-    Fixed(FixedConfig),
-    /// [`Empirical`](crate::Empirical), φ from the peer's own interval histogram.
-    Empirical(EmpiricalConfig),
-    /// [`Adaptive`](crate::Adaptive), the crate's recommended detector: the default.
-    Adaptive(AdaptiveConfig),
-}
-
-impl DetectorConfig {
-    /// Checks the detector's own rules.
-    ///
-    /// ```
-    /// use accrual::monitor::DetectorConfig;
-    /// use accrual::{ConfigError, PhiNormalConfig};
-    ///
-    /// let bad = DetectorConfig::PhiNormal(PhiNormalConfig { window: 0, ..Default::default() });
-    /// assert_eq!(bad.validate(), Err(ConfigError::EmptyWindow { field: "phi_normal.window" }));
-    /// ```
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        match self {
-            DetectorConfig::PhiNormal(c) => c.validate(),
-            DetectorConfig::PhiExponential(c) => c.validate(),
-            DetectorConfig::Chen(c) => c.validate(),
-            DetectorConfig::Fixed(c) => c.validate(),
-            DetectorConfig::Empirical(c) => c.validate(),
-            DetectorConfig::Adaptive(c) => c.validate(),
-        }
-    }
-
-    /// The detector kind's name, as the serialised form spells it.
-    ///
-    /// ```
-    /// use accrual::monitor::DetectorConfig;
-    ///
-    /// assert_eq!(DetectorConfig::default().kind(), "adaptive");
-    /// ```
-    pub fn kind(&self) -> &'static str {
-        match self {
-            DetectorConfig::PhiNormal(_) => "phi_normal",
-            DetectorConfig::PhiExponential(_) => "phi_exponential",
-            DetectorConfig::Chen(_) => "chen",
-            DetectorConfig::Fixed(_) => "fixed",
-            DetectorConfig::Empirical(_) => "empirical",
-            DetectorConfig::Adaptive(_) => "adaptive",
-        }
-    }
-}
-
-impl Default for DetectorConfig {
-    fn default() -> Self {
-        DetectorConfig::Adaptive(AdaptiveConfig::default())
-    }
-}
 
 /// Configuration of a [`Monitor`](super::Monitor).
 ///

@@ -146,7 +146,8 @@ mod digest;
 #[cfg(feature = "serde")]
 mod snapshot;
 
-pub use config::{DetectorConfig, MAX_PEERS, MAX_SHARDS, MonitorConfig};
+pub use crate::detector::DetectorConfig;
+pub use config::{MAX_PEERS, MAX_SHARDS, MonitorConfig};
 pub use error::MonitorError;
 #[cfg(feature = "serde")]
 pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};

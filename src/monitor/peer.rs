@@ -1,84 +1,14 @@
 //! One peer's state: its detector, its level, and its request-timeout estimator once it has
 //! round-trip samples.
 
-use crate::config::ConfigError;
-use crate::detector::{
-    Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, PhiExponential, PhiNormal,
-};
-use crate::monitor::config::DetectorConfig;
+use crate::detector::{Detector, DetectorConfig};
 use crate::prefetch;
 use crate::suspicion::Level;
 use crate::time::Nanos;
 use crate::timeout::TimeoutEstimator;
 
-/// A peer's detector. The compact [`Fixed`] is kept inline (64 bytes, and the enum is no
-/// larger); the others are boxed so that the compact configuration does not pay for them.
-///
-/// A new detector kind is one more variant here and one in [`DetectorConfig`]; the compiler
-/// then lists the arms to add, one line each: [`each!`], [`PeerDetector::new`] and
-/// `PeerDetector::runs` here, [`DetectorConfig::validate`] and [`DetectorConfig::kind`] there.
-#[derive(Debug, Clone)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-pub(crate) enum PeerDetector {
-    Fixed(Fixed),
-    PhiNormal(Box<PhiNormal>),
-    PhiExponential(Box<PhiExponential>),
-    Chen(Box<Chen>),
-    Empirical(Box<Empirical>),
-    Adaptive(Box<Adaptive>),
-}
-
-/// Applies `$body` to the detector inside any variant, bound as `$d`.
-macro_rules! each {
-    ($value:expr, $d:ident => $body:expr) => {
-        match $value {
-            PeerDetector::Fixed($d) => $body,
-            PeerDetector::PhiNormal($d) => $body,
-            PeerDetector::PhiExponential($d) => $body,
-            PeerDetector::Chen($d) => $body,
-            PeerDetector::Empirical($d) => $body,
-            PeerDetector::Adaptive($d) => $body,
-        }
-    };
-}
-
-impl PeerDetector {
-    /// A detector with no arrivals, built from (and checking) `config`.
-    pub(crate) fn new(config: &DetectorConfig) -> Result<Self, ConfigError> {
-        Ok(match config {
-            DetectorConfig::Fixed(c) => PeerDetector::Fixed(Fixed::new(c.clone())?),
-            DetectorConfig::PhiNormal(c) => {
-                PeerDetector::PhiNormal(Box::new(PhiNormal::new(c.clone())?))
-            }
-            DetectorConfig::PhiExponential(c) => {
-                PeerDetector::PhiExponential(Box::new(PhiExponential::new(c.clone())?))
-            }
-            DetectorConfig::Chen(c) => PeerDetector::Chen(Box::new(Chen::new(c.clone())?)),
-            DetectorConfig::Empirical(c) => {
-                PeerDetector::Empirical(Box::new(Empirical::new(c.clone())?))
-            }
-            DetectorConfig::Adaptive(c) => PeerDetector::Adaptive(Box::new(Adaptive::new(*c)?)),
-        })
-    }
-
-    /// Whether this detector is of `config`'s kind and runs exactly that configuration.
-    #[cfg(feature = "serde")]
-    pub(crate) fn runs(&self, config: &DetectorConfig) -> bool {
-        match (self, config) {
-            (PeerDetector::Fixed(d), DetectorConfig::Fixed(c)) => d.config() == c,
-            (PeerDetector::PhiNormal(d), DetectorConfig::PhiNormal(c)) => d.config() == c,
-            (PeerDetector::PhiExponential(d), DetectorConfig::PhiExponential(c)) => d.config() == c,
-            (PeerDetector::Chen(d), DetectorConfig::Chen(c)) => d.config() == c,
-            (PeerDetector::Empirical(d), DetectorConfig::Empirical(c)) => d.config() == c,
-            (PeerDetector::Adaptive(d), DetectorConfig::Adaptive(c)) => d.config() == c,
-            _ => false,
-        }
-    }
-}
+/// A peer's detector: one of any kind.
+pub(crate) use crate::detector::AnyDetector as PeerDetector;
 
 impl PeerDetector {
     /// Asks for the lines of the detector whose place depends on a heartbeat at `at`, after
@@ -121,31 +51,6 @@ impl PeerDetector {
             PeerDetector::Chen(d) => prefetch::line(&**d),
             PeerDetector::Empirical(d) => prefetch::line(&**d),
         }
-    }
-}
-
-impl Detector for PeerDetector {
-    fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
-        each!(self, d => d.record_unlearned(at, seq))
-    }
-
-    fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
-        each!(self, d => d.record(at, seq))
-    }
-    fn phi(&self, now: Nanos) -> f64 {
-        each!(self, d => d.phi(now))
-    }
-    fn deadline(&self, threshold: f64) -> Option<Nanos> {
-        each!(self, d => d.deadline(threshold))
-    }
-    fn last_arrival(&self) -> Option<Nanos> {
-        each!(self, d => d.last_arrival())
-    }
-    fn arrivals(&self) -> ArrivalCounts {
-        each!(self, d => d.arrivals())
-    }
-    fn false_suspicion_probability(&self, threshold: f64) -> Option<f64> {
-        each!(self, d => d.false_suspicion_probability(threshold))
     }
 }
 

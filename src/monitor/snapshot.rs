@@ -7,8 +7,9 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, TimeoutConfig};
+use crate::detector::DetectorConfig;
 use crate::monitor::Monitor;
-use crate::monitor::config::{DetectorConfig, MonitorConfig};
+use crate::monitor::config::MonitorConfig;
 use crate::monitor::digest::digest;
 use crate::monitor::peer::{PeerDetector, Rtt, Slot};
 use crate::suspicion::Level;

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use accrual::Nanos;
 use accrual_eval::hb_gen::{self, Scenario};
 use accrual_eval::rtt::TimeoutSpec;
-use accrual_eval::spec::DefaultDetector;
+use accrual_eval::spec::Tuned;
 use accrual_eval::{
     DetectorSpec, Family, HeartbeatTrace, Point, RttTrace, best_within, evaluate, frontier, oracle,
     replay_timeouts, timeout_oracle,
@@ -571,7 +571,7 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
     if trace.peers.is_empty() {
         return Err(format!("{}: the trace has no heartbeats", path.display()));
     }
-    let specs = Family::Default.grid();
+    let specs = Family::Adaptive.grid();
     let points = evaluate(
         &trace,
         &specs,
@@ -585,7 +585,7 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
         .filter(|p| p.score.mistake_rate_per_hour <= budget)
         .min_by(|a, b| a.score.detection_time_mean_s.total_cmp(&b.score.detection_time_mean_s))
         .ok_or_else(|| format!("no default threshold in the grid meets {budget} mistakes per peer-hour on this trace"))?;
-    let tuned = DefaultDetector::at(best.knob);
+    let tuned = Tuned::at(best.knob);
     let summary = format!(
         "achieved {:.4} mistakes per peer-hour, mean detection time {:.4} s, p99 {:.4} s",
         best.score.mistake_rate_per_hour,
