@@ -69,7 +69,7 @@ fn detectors() -> Vec<(&'static str, Box<dyn Detector>)> {
             Box::new(Empirical::new(EmpiricalConfig::default()).unwrap()),
         ),
         (
-            "default",
+            "adaptive",
             Box::new(Adaptive::new(AdaptiveConfig::default()).unwrap()),
         ),
     ]

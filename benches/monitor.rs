@@ -1,7 +1,7 @@
 //! Monitor heartbeat throughput: heartbeats per second into a monitor of 1 thousand, 100
-//! thousand and 1 million known peers, from 1 and 2 threads, with the compact configuration (a
-//! fixed timeout) and the default detector; one call per heartbeat (`heartbeat_at`, ids
-//! `…/1t`, `…/2t`) and batches of 1024 (`heartbeat_batch`, ids `…/1t-batch`, `…/2t-batch`).
+//! thousand and 1 million known peers, from 1 and 2 threads, with the compact configuration
+//! (id `fixed`, a fixed timeout) and the default detector (id `adaptive`); one call per
+//! heartbeat (`heartbeat_at`, ids `…/1t`, `…/2t`) and batches of 1024 (`heartbeat_batch`, ids `…/1t-batch`, `…/2t-batch`).
 //!
 //! Each thread owns half of the peers (as a host's receive threads own their sockets) and
 //! visits them in a shuffled order, every peer once per round, 100 ms of arrival time apart:

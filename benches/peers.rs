@@ -1,5 +1,5 @@
-//! `accrual` side by side with the published Rust φ crates: one heartbeat followed by one φ
-//! query on a warm detector (`heartbeat_phi`).
+//! This crate's detectors side by side with the published Rust φ crates: one heartbeat
+//! followed by one φ query on a warm detector (`heartbeat_phi`).
 //!
 //! Every detector is warmed with the same 1000 intervals (100 ms with up to ±3 ms of
 //! deterministic jitter), then each timed iteration delivers the next heartbeat and asks φ a
@@ -8,14 +8,15 @@
 //! (φ near 0), some find it late (φ up to far in the tail). Every detector gets the same
 //! instants, and no timed loop reads a clock:
 //!
-//! * `accrual`, `accrual-default` and `fixed-timeout` take the instant as an argument;
+//! * `phi-normal` ([`PhiNormal`]), `adaptive` ([`Adaptive`]) and `fixed-timeout` take the
+//!   instant as an argument;
 //! * `phi-detector` (0.4.0) takes intervals and elapsed times, computed here from the same
 //!   instants, as its README does;
 //! * `phi-accrual-failure-detector` (0.1.0, a port of Pekko's detector) reads its `Clock`,
 //!   injected here as a counter the loop sets before each call;
 //! * `phi-accrual` (0.1.0) takes the instant as an argument.
 //!
-//! A second group, `phi_floor`, takes `accrual`'s iteration apart, beside its whole and
+//! A second group, `phi_floor`, takes `phi-normal`'s iteration apart, beside its whole and
 //! `fixed-timeout`'s: the heartbeat alone, the query alone on a warmed window, and the normal
 //! tail alone on the standard scores of the loop (the part of an exact φ that no heartbeat
 //! bookkeeping can remove), also through `libm`'s `erfc`.
@@ -166,8 +167,8 @@ fn bench_accrual<D: Detector>(
 fn heartbeat_phi(c: &mut Criterion) {
     let intervals = intervals();
     let mut group = c.benchmark_group("heartbeat_phi");
-    bench_accrual(&mut group, "accrual", &intervals, exact);
-    bench_accrual(&mut group, "accrual-default", &intervals, || {
+    bench_accrual(&mut group, "phi-normal", &intervals, exact);
+    bench_accrual(&mut group, "adaptive", &intervals, || {
         Adaptive::new(AdaptiveConfig::default()).expect("the default configuration is valid")
     });
     bench_accrual(&mut group, "fixed-timeout", &intervals, || {
@@ -187,8 +188,9 @@ fn heartbeat_phi(c: &mut Criterion) {
 }
 
 /// What an exact φ is made of, in one run: the whole heartbeat and query of `fixed-timeout`
-/// and of `accrual`, `accrual`'s heartbeat alone and query alone, and the normal tail alone on
-/// the standard scores of `accrual`'s loop. `phi-of-z` is the crate's evaluation ([`phi_of_z`]),
+/// and of `phi-normal`, `phi-normal`'s heartbeat alone and query alone, and the normal tail
+/// alone on the standard scores of `phi-normal`'s loop. `phi-of-z` is the crate's evaluation
+/// ([`phi_of_z`]),
 /// `phi-of-z-erfc` the same value through `libm`'s `erfc` and `ln` ([`ln_q_erfc`]), as a
 /// detector built on the usual library functions would compute it.
 fn phi_floor(c: &mut Criterion) {
@@ -198,12 +200,12 @@ fn phi_floor(c: &mut Criterion) {
     bench_accrual(&mut group, "fixed-timeout", &intervals, || {
         Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
     });
-    bench_accrual(&mut group, "accrual", &intervals, exact);
-    // The two halves of `accrual`'s iteration apart: heartbeats alone, and queries alone on
+    bench_accrual(&mut group, "phi-normal", &intervals, exact);
+    // The two halves of `phi-normal`'s iteration apart: heartbeats alone, and queries alone on
     // a warmed window at the same offsets after its last arrival.
     let (mut d, mut t) = warmed(Accrual(exact()));
     let mut i = WARM;
-    group.bench_function("accrual-heartbeat", |b| {
+    group.bench_function("phi-normal-heartbeat", |b| {
         b.iter(|| {
             t += intervals[i % CYCLE];
             i += 1;
@@ -212,7 +214,7 @@ fn phi_floor(c: &mut Criterion) {
     });
     let (mut q, last) = warmed(Accrual(exact()));
     let mut i = 0;
-    group.bench_function("accrual-query", |b| {
+    group.bench_function("phi-normal-query", |b| {
         b.iter(|| {
             let at = last + (i % QUERIES) as u64 * STEP;
             i += 1;

@@ -6,13 +6,14 @@
 //! ```sh
 //! cargo build --release --example heartbeat_phi_loop
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/examples/heartbeat_phi_loop accrual 100000
+//!     target/release/examples/heartbeat_phi_loop phi-normal 100000
 //! ```
 //!
 //! Run it for 100,000 and 200,000 iterations: the difference of the two totals divided by
-//! 100,000 is the count per heartbeat and query, without the set-up. `accrual`, `fixed`,
-//! `phi-detector` or `default` (`Adaptive`) choose the detector, and `phi-of-z` runs the normal
-//! tail alone on the standard scores of `accrual`'s loop (no heartbeat); a third argument, `heartbeats` or `queries`, runs one
+//! 100,000 is the count per heartbeat and query, without the set-up. `phi-normal`,
+//! `fixed`, `phi-detector` or `adaptive` choose the detector, and `phi-of-z` runs the normal
+//! tail alone on the standard scores of `phi-normal`'s loop (no heartbeat); a third argument,
+//! `heartbeats` or `queries`, runs one
 //! half of the loop alone (queries on the warmed window, at the same 64 offsets after its last
 //! arrival), to count or time the halves apart. The wall time per iteration is printed too: a
 //! rough figure on a busy machine, for runs of tens of millions.
@@ -68,7 +69,7 @@ fn run(n: usize, part: Part, d: &mut impl HeartbeatPhi) -> f64 {
     sum
 }
 
-/// `n` evaluations of the normal tail alone, on the standard scores of `accrual`'s loop in its
+/// `n` evaluations of the normal tail alone, on the standard scores of `phi-normal`'s loop in its
 /// order (the `phi_floor` group of `benches/peers.rs`).
 #[inline(never)]
 fn run_phi_of_z(n: usize) -> f64 {
@@ -90,7 +91,7 @@ enum Part {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let which = args.next().unwrap_or_else(|| "accrual".into());
+    let which = args.next().unwrap_or_else(|| "phi-normal".into());
     let n: usize = args.next().map_or(Ok(1_000_000), |s| s.parse())?;
     let part = match args.next().as_deref() {
         None | Some("both") => Part::Both,
@@ -100,10 +101,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let start = Instant::now();
     let sum = match which.as_str() {
-        "accrual" => run(n, part, &mut PhiNormal::new(PhiNormalConfig::default())?),
+        "phi-normal" => run(n, part, &mut PhiNormal::new(PhiNormalConfig::default())?),
         "fixed" => run(n, part, &mut Fixed::new(FixedConfig::default())?),
         "phi-detector" => run(n, part, &mut PhiDetector::new()),
-        "default" => run(n, part, &mut Adaptive::new(AdaptiveConfig::default())?),
+        "adaptive" => run(n, part, &mut Adaptive::new(AdaptiveConfig::default())?),
         "phi-of-z" => run_phi_of_z(n),
         other => return Err(format!("unknown detector {other}").into()),
     };

@@ -5,10 +5,11 @@
 //!
 //! ```sh
 //! cargo build --release --example monitor_loop
-//! target/release/examples/monitor_loop default 100000 2 batch 3
+//! target/release/examples/monitor_loop adaptive 100000 2 batch 3
 //! ```
 //!
-//! Arguments: `compact` or `default`; peers; threads; `batch` or `single`; seconds.
+//! Arguments: `fixed` (the compact configuration) or `adaptive` (the default); peers;
+//! threads; `batch` or `single`; seconds.
 
 use std::time::Instant;
 
@@ -22,9 +23,9 @@ use monitor_load::{PER_ITERATION, configs, monitor, run_all, senders};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.into());
-    let name = arg(0, "default");
+    let name = arg(0, "adaptive");
     let Some((_, detector)) = configs().into_iter().find(|(n, _)| *n == name) else {
-        eprintln!("monitor_loop: the configuration is `compact` or `default`, not `{name}`");
+        eprintln!("monitor_loop: the configuration is `fixed` or `adaptive`, not `{name}`");
         std::process::exit(2);
     };
     let number = |i: usize, default: &str| -> u64 {

@@ -7,16 +7,17 @@ use std::hint::black_box;
 use accrual::monitor::{BATCH_ROUND, DetectorConfig, Heartbeat, Monitor, MonitorConfig};
 use accrual::{FixedConfig, ManualClock, Nanos};
 
-/// The configurations measured: `compact` (a fixed timeout) and `default`.
+/// The configurations measured, named by their detector: `fixed` (the compact one, a 500 ms
+/// timeout) and `adaptive` (the default).
 pub fn configs() -> [(&'static str, DetectorConfig); 2] {
     [
         (
-            "compact",
+            "fixed",
             DetectorConfig::Fixed(FixedConfig {
                 timeout: Nanos::from_millis(500),
             }),
         ),
-        ("default", DetectorConfig::default()),
+        ("adaptive", DetectorConfig::default()),
     ]
 }
 
@@ -28,7 +29,7 @@ pub fn configs() -> [(&'static str, DetectorConfig); 2] {
 /// in that order would let the hardware prefetcher fetch the next peer's lines before they
 /// are asked for, which a fleet's heartbeats, each on its own phase, do not allow.
 pub fn monitor(detector: &DetectorConfig, peers: u64) -> Monitor<u64, ManualClock> {
-    let m = Monitor::new(
+    let m = Monitor::with_clock(
         MonitorConfig {
             detector: detector.clone(),
             max_peers: peers as usize,
