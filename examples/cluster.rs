@@ -186,7 +186,7 @@ pub mod cluster {
             stall_threshold: Nanos::from_millis(500),
             ..MonitorConfig::default()
         };
-        let monitor = Monitor::new(config, TokioClock::new()).map_err(|e| e.to_string())?;
+        let monitor = Monitor::with_clock(config, TokioClock::new()).map_err(|e| e.to_string())?;
         let service = Service::start(Arc::new(monitor), ServiceConfig::default())
             .map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")

@@ -40,7 +40,7 @@ fn report(e: &Evaluation<String>) {
 
 fn main() {
     let clock = ManualClock::new(Nanos::from_secs(1));
-    let monitor = Monitor::new(MonitorConfig::default(), clock.clone()).expect("valid");
+    let monitor = Monitor::with_clock(MonitorConfig::default(), clock.clone()).expect("valid");
     let names: Vec<String> = (0..PEERS).map(|i| format!("backend-{i:02}")).collect();
 
     // Heartbeats arrive on several receiver threads; the ticker runs on this one.

@@ -46,7 +46,7 @@ static GLOBAL: Counting = Counting;
 fn measure(name: &str, detector: DetectorConfig, peers: u64) {
     let clock = ManualClock::new(Nanos::from_secs(1));
     let before = LIVE.load(Ordering::Relaxed);
-    let monitor = Monitor::new(
+    let monitor = Monitor::with_clock(
         MonitorConfig {
             detector,
             ..Default::default()

@@ -28,7 +28,7 @@ impl Sim {
     fn new(config: MonitorConfig, peers: usize) -> Sim {
         let clock = ManualClock::new(Nanos::from_secs(1_000));
         Sim {
-            m: Monitor::new(config, clock.clone()).unwrap(),
+            m: Monitor::with_clock(config, clock.clone()).unwrap(),
             clock,
             seq: vec![0; peers],
             log: Vec::new(),
@@ -84,7 +84,7 @@ fn every_rule_of_the_configuration_names_its_field() {
         // The constructor refuses it the same way (compared as text: NaN is not equal to
         // itself).
         assert_eq!(
-            Monitor::<u8, _>::new(c, ManualClock::default())
+            Monitor::<u8, _>::with_clock(c, ManualClock::default())
                 .unwrap_err()
                 .to_string(),
             err.to_string()
@@ -205,7 +205,7 @@ fn every_rule_of_the_configuration_names_its_field() {
 #[test]
 fn stale_duplicate_and_backwards_heartbeats_are_ignored_and_counted() {
     let clock = ManualClock::new(Nanos::from_secs(10));
-    let m = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    let m = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     let p = "p".to_string();
     assert_eq!(m.heartbeat_seq(&p, 10), Ok(Arrival::Accepted));
     clock.advance(BEAT);
@@ -228,7 +228,7 @@ fn stale_duplicate_and_backwards_heartbeats_are_ignored_and_counted() {
 
 #[test]
 fn new_peers_beyond_the_limit_are_refused_and_known_ones_never() {
-    let m = Monitor::new(
+    let m = Monitor::with_clock(
         MonitorConfig {
             max_peers: 3,
             shards: 2,
@@ -541,7 +541,7 @@ fn a_dead_peer_that_comes_back_is_alive_again() {
 #[test]
 fn request_timeouts_start_cold_and_learn_per_peer() {
     let clock = ManualClock::default();
-    let m = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    let m = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     let cold = Nanos::from_secs(1);
     assert_eq!(m.request_timeout(&"a"), cold);
     m.heartbeat(&"a").unwrap();
@@ -648,8 +648,8 @@ fn a_batch_is_one_call_per_heartbeat_in_batch_order() {
             shards: 16,
             ..Default::default()
         };
-        let batched = Monitor::new(cfg.clone(), ManualClock::default()).unwrap();
-        let single = Monitor::new(cfg, ManualClock::default()).unwrap();
+        let batched = Monitor::with_clock(cfg.clone(), ManualClock::default()).unwrap();
+        let single = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
         // Known peers 0..100 before the batch.
         for p in 0..100u32 {
             batched

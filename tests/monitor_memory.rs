@@ -70,7 +70,7 @@ fn fixed() -> DetectorConfig {
 fn heartbeats_and_queries_of_known_peers_do_not_allocate() {
     for detector in [fixed(), DetectorConfig::default()] {
         let clock = ManualClock::new(Nanos::from_secs(1));
-        let m = Monitor::new(
+        let m = Monitor::with_clock(
             MonitorConfig {
                 detector: detector.clone(),
                 ..Default::default()
@@ -132,7 +132,7 @@ fn heartbeats_and_queries_of_known_peers_do_not_allocate() {
 /// the monitor allocates included, with `rtt` peers also holding a request-timeout estimator.
 fn bytes_per_peer(detector: DetectorConfig, n: u64, rtt: bool) -> f64 {
     let start = live();
-    let m = Monitor::new(
+    let m = Monitor::with_clock(
         MonitorConfig {
             detector,
             max_peers: n as usize,

@@ -403,7 +403,7 @@ fn same_evaluation(got: &Evaluation<u8>, want: &Evaluation<u8>) {
 
 fn run(cfg: MonitorConfig, ops: Vec<Op>) {
     let clock = ManualClock::new(Nanos::from_secs(100));
-    let m: Monitor<u8, ManualClock> = Monitor::new(cfg.clone(), clock.clone()).unwrap();
+    let m: Monitor<u8, ManualClock> = Monitor::with_clock(cfg.clone(), clock.clone()).unwrap();
     let mut model = Model::new(cfg.clone());
     let threshold = cfg.suspicion.suspect_enter;
     let mut seqs: HashMap<u8, u64> = HashMap::new();

@@ -264,7 +264,7 @@ mod monitor {
     /// (suspect or dead), one refusing to number its heartbeats properly.
     fn busy(config: MonitorConfig) -> (M, ManualClock) {
         let clock = ManualClock::new(Nanos::from_secs(5_000));
-        let m = Monitor::new(config, clock.clone()).unwrap();
+        let m = Monitor::with_clock(config, clock.clone()).unwrap();
         for round in 0..300u64 {
             clock.advance(Nanos::from_millis(100));
             for i in 0..40u64 {

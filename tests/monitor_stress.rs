@@ -36,7 +36,7 @@ fn every_heartbeat_from_every_thread_is_accounted_for() {
         }),
     ] {
         let clock = ManualClock::new(Nanos::from_secs(1));
-        let m = Monitor::new(
+        let m = Monitor::with_clock(
             MonitorConfig {
                 detector,
                 max_peers: MAX_PEERS,
@@ -171,7 +171,7 @@ fn every_heartbeat_from_every_thread_is_accounted_for() {
 /// exceeds the limit.
 #[test]
 fn concurrent_additions_and_removals_keep_the_count_exact() {
-    let m: Monitor<u64, _> = Monitor::new(
+    let m: Monitor<u64, _> = Monitor::with_clock(
         MonitorConfig {
             max_peers: 500,
             shards: 4,

@@ -23,7 +23,7 @@ fn fixed(timeout_ms: u64) -> MonitorConfig {
 }
 
 fn start(config: MonitorConfig, events: usize) -> (Arc<Monitor<u32, TokioClock>>, Service<u32>) {
-    let monitor = Arc::new(Monitor::new(config, TokioClock::new()).unwrap());
+    let monitor = Arc::new(Monitor::with_clock(config, TokioClock::new()).unwrap());
     let service = Service::start(monitor.clone(), ServiceConfig { events }).unwrap();
     (monitor, service)
 }
@@ -324,7 +324,7 @@ async fn dropping_the_service_stops_its_tasks() {
 #[tokio::test(start_paused = true)]
 async fn configurations_are_checked() {
     let monitor: Arc<Monitor<u32, TokioClock>> =
-        Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+        Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     let err = Service::start(monitor.clone(), ServiceConfig { events: 0 }).unwrap_err();
     assert_eq!(
         err,
@@ -339,7 +339,7 @@ async fn configurations_are_checked() {
 #[test]
 fn starting_outside_a_runtime_is_an_error_not_a_panic() {
     let monitor: Arc<Monitor<u32, TokioClock>> =
-        Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+        Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     assert_eq!(
         Service::start(monitor, ServiceConfig::default()).unwrap_err(),
         RuntimeError::NoRuntime

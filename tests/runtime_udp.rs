@@ -37,7 +37,7 @@ fn monitor_config() -> MonitorConfig {
 }
 
 async fn service(net: NetConfig) -> (Service<u64>, SocketAddr) {
-    let monitor = Arc::new(Monitor::new(monitor_config(), TokioClock::new()).unwrap());
+    let monitor = Arc::new(Monitor::with_clock(monitor_config(), TokioClock::new()).unwrap());
     let service = Service::start(monitor, ServiceConfig::default()).unwrap();
     let address = service.listen(socket().await, net).unwrap();
     (service, address)

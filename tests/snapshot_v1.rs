@@ -62,7 +62,7 @@ fn dir() -> PathBuf {
 /// a jittery one with a pause and round trips, and one that falls silent.
 fn busy(detector: DetectorConfig) -> (M, ManualClock) {
     let clock = ManualClock::new(Nanos::from_secs(7_000));
-    let m = Monitor::new(config(detector), clock.clone()).unwrap();
+    let m = Monitor::with_clock(config(detector), clock.clone()).unwrap();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         x ^= x << 13;

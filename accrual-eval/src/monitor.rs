@@ -59,7 +59,7 @@ pub fn replay_monitor(
     config: &MonitorConfig,
 ) -> Result<MonitorScore, ConfigError> {
     let clock = ManualClock::new(Nanos::ZERO);
-    let monitor: Monitor<usize, ManualClock> = Monitor::new(config.clone(), clock.clone())?;
+    let monitor: Monitor<usize, ManualClock> = Monitor::with_clock(config.clone(), clock.clone())?;
     // (instant, 0 for a row or 1 for a tick, peer, seq)
     let mut events: Vec<(u64, u8, usize, u64)> =
         Vec::with_capacity(trace.rows() + trace.ticks.len());

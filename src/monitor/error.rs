@@ -9,7 +9,7 @@ use std::fmt;
 /// use accrual::ManualClock;
 ///
 /// let cfg = MonitorConfig { max_peers: 1, ..Default::default() };
-/// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+/// let monitor = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
 /// assert!(monitor.heartbeat(&"a").is_ok());
 /// assert_eq!(monitor.heartbeat(&"b"), Err(MonitorError::PeerLimit { max_peers: 1 }));
 /// assert!(monitor.heartbeat(&"a").is_ok());

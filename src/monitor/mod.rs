@@ -95,7 +95,7 @@
 //! use accrual::{Clock, Level, ManualClock, Nanos};
 //!
 //! let clock = ManualClock::new(Nanos::ZERO);
-//! let monitor = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+//! let monitor = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
 //! for _ in 0..50 {
 //!     clock.advance(Nanos::from_millis(100));
 //!     for peer in ["db-1", "db-2", "db-3", "db-4"] {
@@ -271,17 +271,37 @@ impl<K, C: Clock> fmt::Debug for Monitor<K, C> {
     }
 }
 
+impl<K: Hash + Eq + Clone> Monitor<K, MonotonicClock> {
+    /// An empty monitor on the process's monotonic clock, after checking `config`: the
+    /// simple path. [`with_clock`](Self::with_clock) takes any other [`Clock`].
+    ///
+    /// ```
+    /// use accrual::{Monitor, MonitorConfig};
+    ///
+    /// let monitor: Monitor<String> = Monitor::new(MonitorConfig::default())?;
+    /// monitor.heartbeat(&"db-1".to_string())?;
+    /// assert_eq!(monitor.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(config: MonitorConfig) -> Result<Self, ConfigError> {
+        Self::with_clock(config, MonotonicClock::new())
+    }
+}
+
 impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
-    /// An empty monitor reading `clock`, after checking `config`.
+    /// An empty monitor reading `clock`, after checking `config`: a
+    /// [`ManualClock`](crate::ManualClock) in tests and simulations, a runtime's clock in
+    /// async programs.
     ///
     /// ```
-    /// use accrual::monitor::{Monitor, MonitorConfig};
-    /// use accrual::MonotonicClock;
+    /// use accrual::{ManualClock, Monitor, MonitorConfig, Nanos};
     ///
-    /// let monitor: Monitor<String> = Monitor::new(MonitorConfig::default(), MonotonicClock::new()).unwrap();
+    /// let clock = ManualClock::new(Nanos::from_secs(1));
+    /// let monitor: Monitor<String, _> = Monitor::with_clock(MonitorConfig::default(), clock)?;
     /// assert!(monitor.is_empty());
+    /// # Ok::<(), accrual::ConfigError>(())
     /// ```
-    pub fn new(config: MonitorConfig, clock: C) -> Result<Self, ConfigError> {
+    pub fn with_clock(config: MonitorConfig, clock: C) -> Result<Self, ConfigError> {
         config.validate()?;
         let template = PeerDetector::new(&config.detector)?;
         let mut rtt_template = TimeoutEstimator::new(config.timeout.clone())?;
@@ -315,7 +335,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor: Monitor<u8, _> = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// assert_eq!(monitor.config().shards, 64);
     /// ```
     pub fn config(&self) -> &MonitorConfig {
@@ -328,7 +348,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Clock, ManualClock, Nanos};
     ///
-    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor: Monitor<u8, _> = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.clock().advance(Nanos::from_secs(1));
     /// assert_eq!(monitor.clock().now(), monitor.now());
     /// ```
@@ -347,7 +367,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::{ManualClock, Nanos};
     ///
     /// let clock = ManualClock::new(Nanos::from_secs(5));
-    /// let monitor: Monitor<u32, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// let monitor: Monitor<u32, _> = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     /// clock.advance(Nanos::from_secs(1));
     /// assert_eq!(monitor.now(), Nanos::from_secs(6));
     /// ```
@@ -417,7 +437,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Arrival, ManualClock};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// assert_eq!(monitor.heartbeat(&7u64), Ok(Arrival::Accepted));
     /// assert_eq!(monitor.len(), 1);
     /// ```
@@ -433,7 +453,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Arrival, ManualClock};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// assert_eq!(monitor.heartbeat_seq(&"a", 5), Ok(Arrival::Accepted));
     /// assert_eq!(monitor.heartbeat_seq(&"a", 5), Ok(Arrival::Stale));
     /// assert_eq!(monitor.stats(&"a").unwrap().arrivals.stale, 1);
@@ -450,7 +470,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Arrival, ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat_at(&1u8, Nanos::from_secs(2), Some(0)).unwrap();
     /// // Earlier than the latest arrival: ignored and counted, never a negative interval.
     /// assert_eq!(monitor.heartbeat_at(&1u8, Nanos::from_secs(1), None), Ok(Arrival::Backwards));
@@ -498,7 +518,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::{Arrival, ManualClock, Nanos};
     ///
     /// let cfg = MonitorConfig { max_peers: 90, ..Default::default() };
-    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
     /// let batch: Vec<Heartbeat<u32>> = (0..100)
     ///     .map(|peer| Heartbeat { peer, at: Nanos::from_millis(5), seq: Some(0) })
     ///     .collect();
@@ -663,7 +683,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.record_rtt(&"backend-1", Nanos::from_millis(20)).unwrap();
     /// assert_eq!(monitor.stats(&"backend-1").unwrap().timeouts.unwrap().samples, 1);
     /// ```
@@ -678,7 +698,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// let before = monitor.request_timeout(&"b");
     /// monitor.record_timeout(&"b", before).unwrap();
     /// assert!(monitor.request_timeout(&"b") > before);
@@ -695,7 +715,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// assert_eq!(monitor.request_timeout(&"never-seen"), Nanos::from_secs(1));
     /// assert!(monitor.is_empty());
     /// ```
@@ -714,7 +734,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert!(monitor.phi(&"a").unwrap() < 0.001);
     /// assert_eq!(monitor.phi(&"b"), None);
@@ -731,7 +751,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Level, ManualClock};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert_eq!(monitor.level(&"a"), Some(Level::Unknown));
     /// monitor.tick(monitor.now());
@@ -753,7 +773,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     ///     detector: DetectorConfig::Fixed(FixedConfig { timeout: Nanos::from_millis(300) }),
     ///     ..Default::default()
     /// };
-    /// let monitor = Monitor::new(cfg, ManualClock::new(Nanos::from_secs(1))).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, ManualClock::new(Nanos::from_secs(1))).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert_eq!(monitor.deadline(&"a"), Some(Nanos::from_millis(1_300)));
     /// ```
@@ -770,7 +790,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::{Level, ManualClock, Nanos};
     ///
     /// let clock = ManualClock::default();
-    /// let monitor = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     /// for seq in 0..10 {
     ///     clock.advance(Nanos::from_secs(1));
     ///     monitor.heartbeat_seq(&"a", seq).unwrap();
@@ -802,7 +822,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert!(monitor.suspects().is_empty());
     /// ```
@@ -828,7 +848,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Level, ManualClock};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// monitor.heartbeat(&"b").unwrap();
     /// monitor.tick(monitor.now());
@@ -857,7 +877,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::{ManualClock, Nanos};
     ///
     /// let clock = ManualClock::default();
-    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// let monitor: Monitor<u8, _> = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     /// monitor.tick(monitor.now());
     /// clock.advance(Nanos::from_millis(100));
     /// monitor.tick(monitor.now());
@@ -880,7 +900,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert!(monitor.remove(&"a"));
     /// assert!(!monitor.remove(&"a"));
@@ -907,7 +927,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// assert!(monitor.contains(&"a") && !monitor.contains(&"b"));
     /// ```
@@ -921,7 +941,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// for p in 0..5u32 {
     ///     monitor.heartbeat(&p).unwrap();
     /// }
@@ -938,7 +958,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor: Monitor<u8, _> = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// assert!(monitor.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -957,7 +977,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     ///     ..Default::default()
     /// };
     /// let clock = ManualClock::default();
-    /// let monitor = Monitor::new(cfg, clock.clone()).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, clock.clone()).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// monitor.heartbeat(&"b").unwrap();
     /// monitor.tick(monitor.now());
@@ -981,7 +1001,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::ManualClock;
     ///
     /// let cfg = MonitorConfig { max_peers: 2, ..Default::default() };
-    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
     /// for p in 0..5u32 {
     ///     let _ = monitor.heartbeat(&p);
     /// }
@@ -998,7 +1018,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// use accrual::ManualClock;
     ///
     /// let cfg = MonitorConfig { shards: 4, ..Default::default() };
-    /// let monitor = Monitor::new(cfg, ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
     /// for p in 0..4_000u32 {
     ///     monitor.heartbeat(&p).unwrap();
     /// }

@@ -42,7 +42,7 @@ pub const SNAPSHOT_FORMAT: &str = "accrual_monitor_v1";
 /// use accrual::{ManualClock, Nanos};
 ///
 /// let clock = ManualClock::new(Nanos::from_secs(1_000));
-/// let before = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+/// let before = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
 /// for _ in 0..20 {
 ///     clock.advance(Nanos::from_millis(500));
 ///     before.heartbeat(&"db-1".to_string()).unwrap();
@@ -148,7 +148,7 @@ impl<K> Snapshot<K> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::{Level, ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::new(Nanos::from_secs(7))).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::new(Nanos::from_secs(7))).unwrap();
     /// monitor.heartbeat(&"a").unwrap();
     /// monitor.tick(monitor.now());
     /// let snapshot = monitor.snapshot().unwrap();
@@ -257,7 +257,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::ManualClock;
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&1u64).unwrap();
     /// let snapshot = monitor.snapshot().unwrap();
     /// assert_eq!(snapshot.len(), 1);
@@ -303,7 +303,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     /// use accrual::monitor::{DetectorConfig, Monitor, MonitorConfig, SnapshotError};
     /// use accrual::{FixedConfig, ManualClock, Nanos};
     ///
-    /// let monitor = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
     /// monitor.heartbeat(&1u64).unwrap();
     /// let snapshot = monitor.snapshot().unwrap();
     /// let other = MonitorConfig {
@@ -326,7 +326,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
                 computed,
             });
         }
-        let mut m = Monitor::new(config, clock).map_err(SnapshotError::Config)?;
+        let mut m = Monitor::with_clock(config, clock).map_err(SnapshotError::Config)?;
         if s.detector != m.config.detector {
             return Err(SnapshotError::IncompatibleDetector {
                 snapshot: s.detector.kind(),
@@ -394,7 +394,7 @@ mod tests {
     /// A snapshot of three peers, and a way to alter it and seal it again with a valid
     /// checksum, as a forger (not a damaged disk) would.
     fn forge(alter: impl FnOnce(&mut V1<u32>)) -> Result<Monitor<u32, ManualClock>, SnapshotError> {
-        let m = Monitor::new(MonitorConfig::default(), ManualClock::default()).unwrap();
+        let m = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
         for p in 0..3 {
             m.heartbeat(&p).unwrap();
         }

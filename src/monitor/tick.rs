@@ -85,7 +85,7 @@ impl<K> Evaluation<K> {
     /// use accrual::{ManualClock, Nanos};
     ///
     /// let clock = ManualClock::default();
-    /// let monitor: Monitor<u8, _> = Monitor::new(MonitorConfig::default(), clock.clone()).unwrap();
+    /// let monitor: Monitor<u8, _> = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
     /// assert!(!monitor.tick(monitor.now()).degraded());
     /// clock.advance(Nanos::from_secs(5));
     /// assert!(monitor.tick(monitor.now()).degraded());
@@ -146,7 +146,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     ///     ..Default::default()
     /// };
     /// let clock = ManualClock::default();
-    /// let monitor = Monitor::new(cfg, clock.clone()).unwrap();
+    /// let monitor = Monitor::with_clock(cfg, clock.clone()).unwrap();
     /// let tick = || monitor.tick(monitor.now());
     /// monitor.heartbeat(&"a").unwrap();
     /// tick();

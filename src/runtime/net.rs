@@ -198,7 +198,7 @@ impl<C: Clock + 'static> Service<u64, C> {
     /// use tokio::net::UdpSocket;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// let monitor = Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+    /// let monitor = Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     /// let service = Service::start(monitor, ServiceConfig::default()).unwrap();
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let address = socket.local_addr().unwrap();

@@ -243,7 +243,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Shared<K, C> {
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
 /// // One peer, which may die: the ejection cap would otherwise hold it at suspect.
 /// let config = MonitorConfig { max_dead_fraction: 1.0, ..Default::default() };
-/// let monitor = Arc::new(Monitor::new(config, TokioClock::new()).unwrap());
+/// let monitor = Arc::new(Monitor::with_clock(config, TokioClock::new()).unwrap());
 /// let service = Service::start(monitor.clone(), ServiceConfig::default()).unwrap();
 /// let mut events = service.subscribe();
 /// let mut db = service.watch(&"db-1");
@@ -294,7 +294,7 @@ where
     /// use accrual::monitor::{Monitor, MonitorConfig};
     /// use accrual::runtime::{RuntimeError, Service, ServiceConfig, TokioClock};
     ///
-    /// let monitor: Arc<Monitor<u64, _>> = Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+    /// let monitor: Arc<Monitor<u64, _>> = Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     /// // Outside a runtime: refused, not a panic.
     /// let err = Service::start(monitor, ServiceConfig::default()).unwrap_err();
     /// assert_eq!(err, RuntimeError::NoRuntime);
@@ -337,7 +337,7 @@ where
     /// use accrual::Level;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-    /// let monitor = Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+    /// let monitor = Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     /// let service = Service::start(monitor.clone(), ServiceConfig::default()).unwrap();
     /// let mut level = service.watch(&1u64);
     /// assert_eq!(*level.borrow(), Level::Unknown);
@@ -371,7 +371,7 @@ where
     /// use tokio::sync::broadcast::error::RecvError;
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-    /// let monitor = Arc::new(Monitor::new(MonitorConfig::default(), TokioClock::new()).unwrap());
+    /// let monitor = Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
     /// let service = Service::start(monitor.clone(), ServiceConfig { events: 2 }).unwrap();
     /// let mut events = service.subscribe();
     /// for peer in 0..5u32 {
