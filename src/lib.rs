@@ -97,6 +97,7 @@
 
 // One exception, documented and tested where it is: the prefetch hint of `prefetch.rs`.
 #![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod config;
@@ -106,6 +107,7 @@ pub mod math;
 pub mod monitor;
 mod prefetch;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod runtime;
 pub mod suspicion;
 pub mod time;
@@ -125,6 +127,7 @@ pub use suspicion::{Level, Suspicion, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use runtime::TokioClock;
 
 /// The README's examples, compiled and run as doctests.

@@ -150,6 +150,7 @@ pub use crate::detector::DetectorConfig;
 pub use config::{MAX_PEERS, MAX_SHARDS, MonitorConfig};
 pub use error::MonitorError;
 #[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};
 pub use tick::{Collective, Evaluation, Stall};
 

@@ -262,6 +262,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     /// let snapshot = monitor.snapshot().unwrap();
     /// assert_eq!(snapshot.len(), 1);
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub fn snapshot(&self) -> Result<Snapshot<K>, SnapshotError> {
         let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
         let taken_at = self.now();
@@ -313,6 +314,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     /// let err = Monitor::from_snapshot(other, ManualClock::default(), snapshot).unwrap_err();
     /// assert!(matches!(err, SnapshotError::IncompatibleDetector { snapshot: "adaptive", monitor: "fixed" }));
     /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub fn from_snapshot(
         config: MonitorConfig,
         clock: C,
