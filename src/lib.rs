@@ -134,3 +134,16 @@ pub use runtime::TokioClock;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The guides' examples, compiled and run as doctests.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../docs/detectors.md")]
+    struct Detectors;
+    #[doc = include_str!("../docs/monitor.md")]
+    struct Monitor;
+    #[doc = include_str!("../docs/runtime.md")]
+    struct Runtime;
+    #[doc = include_str!("../docs/timeouts.md")]
+    struct Timeouts;
+}
