@@ -111,18 +111,17 @@ pub mod suspicion;
 pub mod time;
 pub mod timeout;
 
-pub use config::{
-    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, HistogramConfig,
-    PhiExponentialConfig, PhiNormalConfig, Preset, SuspicionConfig, Tail, TimeoutConfig,
-    TimeoutPolicy,
-};
+pub use config::{ConfigError, Preset};
 pub use detector::{
-    Adaptive, Arrival, ArrivalCounts, Chen, Detector, Empirical, Fixed, Meaning, PhiExponential,
-    PhiNormal,
+    Adaptive, AdaptiveConfig, Arrival, ArrivalCounts, Chen, ChenConfig, Detector, Empirical,
+    EmpiricalConfig, Fixed, FixedConfig, Meaning, PhiExponential, PhiExponentialConfig, PhiNormal,
+    PhiNormalConfig, Tail,
 };
+pub use histogram::HistogramConfig;
 pub use monitor::{DetectorConfig, Monitor, MonitorConfig, MonitorError};
-pub use suspicion::{Level, Suspicion, Transition};
+pub use suspicion::{Level, Suspicion, SuspicionConfig, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
+pub use timeout::{TimeoutConfig, TimeoutPolicy};
 
 #[cfg(feature = "tokio")]
 pub use runtime::TokioClock;

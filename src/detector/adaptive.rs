@@ -1,8 +1,89 @@
-use crate::config::{AdaptiveConfig, ConfigError};
+use crate::config::{
+    ConfigError, check_bounded, check_positive, check_positive_duration, check_range,
+};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{PHI_MAX, exp2_weight};
 use crate::prefetch;
 use crate::time::Nanos;
+
+/// Configuration of [`Adaptive`](crate::Adaptive), the crate's recommended detector.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `memory` | `1h` | half-life of the lateness histogram: how long a pause is remembered |
+/// | `first_interval` | `1s` | prior: before any interval, the expected interval and the scale of the lateness |
+/// | `tail_samples` | 4 | how many of the largest lateness values the exponential tail is fitted to (≥ 1) |
+/// | `min_tail_ratio` | 0.0625 | floor on the tail's scale θ, as a fraction of the interval (> 0, ≤ 1000) |
+/// | `prior_pause` | `1s` | the prior: the tail is at least `prior_pause · w/(w + n)` wide after `n` intervals… |
+/// | `prior_weight` | 8 | … with `w` this weight (0: no prior) |
+/// | `regime_factor` | 3 | once two heartbeats within `regime_window` came `x` and more late, the next is given at least `regime_factor · x` of lateness (0: off; ≤ 1000) |
+/// | `regime_window` | `10s` | how far back that look reaches (between half of it and all of it) |
+///
+/// ```
+/// use accrual::{AdaptiveConfig, ConfigError, Nanos};
+///
+/// let cfg = AdaptiveConfig { memory: Nanos::ZERO, ..Default::default() };
+/// assert_eq!(cfg.validate(), Err(ConfigError::ZeroDuration { field: "adaptive.memory" }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct AdaptiveConfig {
+    /// Half-life of the lateness histogram's weights.
+    pub memory: Nanos,
+    /// The prior interval before any arrival pair is known.
+    pub first_interval: Nanos,
+    /// How many of the largest lateness values the tail is fitted to.
+    pub tail_samples: f64,
+    /// The smallest tail scale, as a fraction of the learned interval.
+    pub min_tail_ratio: f64,
+    /// The prior: a pause of this length is taken to have been seen
+    /// [`prior_weight`](Self::prior_weight) times before the first heartbeat.
+    pub prior_pause: Nanos,
+    /// How many times the prior pause counts (0 for none).
+    pub prior_weight: f64,
+    /// After two heartbeats came at least `x` late within [`regime_window`](Self::regime_window),
+    /// the next is allowed at least this many times `x` of lateness, whatever the threshold
+    /// (0 turns it off): a spell of queueing delay lengthens the deadlines while it lasts,
+    /// instead of every deadline, always.
+    pub regime_factor: f64,
+    /// How far back the regime looks: the lateness of the last half window to whole window.
+    pub regime_window: Nanos,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        AdaptiveConfig {
+            memory: Nanos::from_secs(3600),
+            first_interval: Nanos::from_secs(1),
+            tail_samples: 4.0,
+            min_tail_ratio: 0.0625,
+            prior_pause: Nanos::from_secs(1),
+            prior_weight: 8.0,
+            regime_factor: 3.0,
+            regime_window: Nanos::from_secs(10),
+        }
+    }
+}
+
+impl AdaptiveConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_positive_duration("adaptive.memory", self.memory)?;
+        check_positive_duration("adaptive.first_interval", self.first_interval)?;
+        check_range("adaptive.tail_samples", self.tail_samples, 1.0, 1e6)?;
+        check_positive("adaptive.min_tail_ratio", self.min_tail_ratio)?;
+        check_range("adaptive.min_tail_ratio", self.min_tail_ratio, 0.0, 1000.0)?;
+        check_bounded("adaptive.prior_pause", self.prior_pause)?;
+        check_range("adaptive.prior_weight", self.prior_weight, 0.0, 1e6)?;
+        check_range("adaptive.regime_factor", self.regime_factor, 0.0, 1000.0)?;
+        check_positive_duration("adaptive.regime_window", self.regime_window)?;
+        check_bounded("adaptive.regime_window", self.regime_window)
+    }
+}
 
 /// Buckets of lateness below `2^LOW_OCTAVE` ns (8 µs) share bucket 0.
 const LOW_OCTAVE: u32 = 13;
@@ -792,8 +873,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Adaptive, BUCKETS, EDGES, Model, Regime};
-    use crate::config::AdaptiveConfig;
+    use super::{Adaptive, AdaptiveConfig, BUCKETS, EDGES, Model, Regime};
     use crate::detector::ArrivalLog;
 
     #[derive(Serialize, Deserialize)]

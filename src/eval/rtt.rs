@@ -4,10 +4,10 @@ use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::config::{ConfigError, TimeoutConfig};
+use crate::config::ConfigError;
 use crate::eval::csv::{fields, for_each_row, whole_number};
 use crate::time::Nanos;
-use crate::timeout::TimeoutEstimator;
+use crate::timeout::{TimeoutConfig, TimeoutEstimator};
 
 /// One probe: when it was sent and, if a reply came, its round-trip time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -335,7 +335,7 @@ pub fn best_within(points: &[TimeoutPoint], family: &str, budget: f64) -> f64 {
 
 /// The built-in grids of [`sweep_timeouts`]: `(family, knob, configuration)`.
 fn timeout_jobs(base: &TimeoutConfig) -> Vec<(&'static str, f64, TimeoutConfig)> {
-    use crate::config::TimeoutPolicy;
+    use crate::timeout::TimeoutPolicy;
     let mut jobs: Vec<(&'static str, f64, TimeoutConfig)> = Vec::new();
     let grid = |lo: f64, hi: f64, steps: usize| -> Vec<f64> {
         // Geometric, so each family is resolved finely where it matters.
@@ -467,7 +467,7 @@ impl TimeoutSpec {
 
     /// The family with its defaults.
     pub fn new(family: &str) -> Result<Self, crate::eval::spec::SpecError> {
-        use crate::config::TimeoutPolicy;
+        use crate::timeout::TimeoutPolicy;
         let (family, config) = match family {
             "fixed" => (
                 "fixed",
@@ -527,8 +527,8 @@ impl std::str::FromStr for TimeoutSpec {
     type Err = crate::eval::spec::SpecError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        use crate::config::TimeoutPolicy;
         use crate::eval::spec::{SpecError, duration, number, pairs};
+        use crate::timeout::TimeoutPolicy;
         let (family, rest) = match text.split_once(':') {
             Some((f, r)) => (f.trim(), r),
             None => (text.trim(), ""),
@@ -574,7 +574,7 @@ impl std::str::FromStr for TimeoutSpec {
 
 impl fmt::Display for TimeoutSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::config::TimeoutPolicy;
+        use crate::timeout::TimeoutPolicy;
         let c = &self.config;
         match c.policy {
             TimeoutPolicy::Fixed { timeout } => write!(f, "fixed:timeout={timeout}"),

@@ -4,12 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::config::{
+use crate::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
+use crate::time::{Nanos, ParseNanosError};
+use crate::{
     AdaptiveConfig, ChenConfig, ConfigError, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
     Tail,
 };
-use crate::detector::{Adaptive, Chen, Detector, Fixed, PhiExponential, PhiNormal};
-use crate::time::{Nanos, ParseNanosError};
 
 /// A detector family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

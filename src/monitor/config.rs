@@ -1,12 +1,13 @@
 //! The monitor's configuration: which detector every peer runs, the suspicion levels, request
 //! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
 
-use crate::config::{
-    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, PhiExponentialConfig,
-    PhiNormalConfig, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration,
-    check_range,
+use crate::config::{ConfigError, check_bounded, check_positive_duration, check_range};
+use crate::detector::{
+    AdaptiveConfig, ChenConfig, EmpiricalConfig, FixedConfig, PhiExponentialConfig, PhiNormalConfig,
 };
+use crate::suspicion::SuspicionConfig;
 use crate::time::Nanos;
+use crate::timeout::TimeoutConfig;
 
 /// The detector every peer of a [`Monitor`](super::Monitor) runs, with its configuration.
 ///
