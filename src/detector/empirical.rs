@@ -82,8 +82,8 @@ impl EmpiricalConfig {
 /// [`first_interval`](EmpiricalConfig::first_interval). A φ or deadline query costs O(buckets)
 /// of the histogram (3,456 with the default range and precision); memory is that of the
 /// [histogram](WindowedHistogram) (97 KB by default; 14 KB with one significant digit). A
-/// heartbeat refits the tail, also O(buckets): about 3 µs with the default histogram, against
-/// 20 ns for [`PhiNormal`](crate::PhiNormal).
+/// heartbeat refits the tail, also O(buckets), where a heartbeat of
+/// [`PhiNormal`](crate::PhiNormal) is O(1): see `BENCHMARKS.md` for their times.
 ///
 /// ```
 /// use accrual::{Detector, Empirical, EmpiricalConfig, Nanos};

@@ -463,8 +463,8 @@ const Z_GRID_SHIFT: f64 = 192.0;
 /// `x as f64` for `|x| < 2^51`, exactly: `1.5·2^52 + x` has `x` in its low bits. The
 /// conversion instruction would merge into the old contents of its target register, a false
 /// dependency the compiler does not always break, which can chain one call's result to the
-/// next call's work (it cost heartbeat-then-query loops a third of their speed); this writes
-/// the whole register: an integer addition, a move and a subtraction.
+/// next call's work; this writes the whole register: an integer addition, a move and a
+/// subtraction.
 #[inline(always)]
 fn small_to_f64(x: i64) -> f64 {
     f64::from_bits(MAGIC.to_bits().wrapping_add(x as u64)) - MAGIC

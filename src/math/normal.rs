@@ -246,8 +246,9 @@ fn piece_poly<const N: usize>(table: &[[f64; 12]; N], first: usize, x: f64) -> f
 /// ulp): `ln(erfc(z/√2)/2)` for `0 ≤ z ≤ 37`, `ln_1p(−erfc(−z/√2)/2)` for `z < 0`, the
 /// asymptotic expansion beyond 37.
 ///
-/// The reference [`ln_q`] is tested against: same accuracy, several times slower. Kept public
-/// so that anyone can check the fast path on their own grid.
+/// The reference [`ln_q`] is tested against: same accuracy, through the library's `erfc` and
+/// `ln` instead of one polynomial piece (its time is in `BENCHMARKS.md`). Kept public so that
+/// anyone can check the fast path on their own grid.
 ///
 /// ```
 /// use accrual::math::{ln_q, ln_q_erfc};

@@ -45,8 +45,7 @@ struct Round {
 }
 
 /// How many heartbeats apart the stages of a group's prefetching run (a line is asked for this
-/// many heartbeats before the stage that reads it). 4 was the fastest of 2, 3, 4 and 6 at
-/// 100,000 default peers (`BENCHMARKS.md`).
+/// many heartbeats before the stage that reads it). Chosen by measurement: see `BENCHMARKS.md`.
 const LOOKAHEAD: usize = 4;
 
 /// In [`Round::place`]: no peer's place (a shard holds fewer than

@@ -14,9 +14,9 @@
 //! [`Monitor::heartbeat_batch`]: the same result as one call each, with each shard's lock taken
 //! once per round of up to [`BATCH_ROUND`] heartbeats, and the lines each heartbeat reads
 //! prefetched several heartbeats ahead of it, so that the cache misses of a large table overlap
-//! each other and the work. At 100,000 peers it records 2 to 4 times as many heartbeats per
-//! second as one call each (`BENCHMARKS.md`). Prefetching is the crate's one use of `unsafe`: a
-//! call to the processor's prefetch hint, which cannot fault or change memory.
+//! each other and the work. How much that gains depends on the table's size against the
+//! caches: see `BENCHMARKS.md`. Prefetching is the crate's one use of `unsafe`: a call to the
+//! processor's prefetch hint, which cannot fault or change memory.
 //!
 //! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
 //! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
@@ -74,8 +74,9 @@
 //! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,562 | 1,000 |
 //! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,954 | 1,000 |
 //!
-//! At a million peers (`cargo run --release --example monitor_memory`) the compact
-//! configuration holds 107 bytes per peer (102 MiB in all) and the default 2,923 (2.7 GiB).
+//! The same test holds the compact configuration to at most 128 bytes per peer and the default
+//! to at most 4 KiB. `cargo run --release --example monitor_memory` measures a million peers;
+//! `BENCHMARKS.md` has its figures.
 //!
 //! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
 //! peers that only send heartbeats never pay for it. With the default

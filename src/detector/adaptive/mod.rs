@@ -165,13 +165,11 @@ fn whole_part(x: f64) -> f64 {
 ///   reach `x`, every deadline allows at least
 ///   [`regime_factor`](AdaptiveConfig::regime_factor)` · x` (3 by default; 0 turns it off).
 ///   One pause alone does not set it, jitter never does, and it lapses a window after the
-///   spell. It lets the threshold be priced for calm times instead of for the worst spell: on
-///   the busy-datacenter scenario of `accrual eval` (congestion spells of about 10 s every two
-///   minutes), 1.3 to 14 % less detection time within 1 mistake per peer-hour on seeds 1 to
-///   10 (within 0.1, up to 22 % less on six seeds and up to 1.6 % more on four), and on every
-///   other scenario the same within 0.4 %. Where heartbeats come late often but independently
-///   (several percent of them lost, say), it allows three times that lateness at any
-///   threshold, which only the smallest thresholds would go below.
+///   spell. It lets the threshold be priced for calm times instead of for the worst spell
+///   (what that buys on the scenarios of `accrual eval` is recorded in `CHANGELOG.md`). Where
+///   heartbeats come late often but independently (several percent of them lost, say), it
+///   allows three times that lateness at any threshold, which only the smallest thresholds
+///   would go below.
 ///
 /// # The threshold
 ///
@@ -197,9 +195,9 @@ fn whole_part(x: f64) -> f64 {
 /// A heartbeat adds one sample; every one of the first 64, every one more than a quarter
 /// interval late, and then one whenever a 256th of the weight held is new (every 32nd arrival
 /// at first, every 128th with an hour's memory of 100 ms heartbeats, at most every 1024th)
-/// also refit the model (one pass over the histogram, a few thousand instructions), so a
-/// lateness never seen before reshapes the tail at once. A φ query is a binary search.
-/// Heartbeat plus φ: 384 instructions (`BENCHMARKS.md` has its times beside the published crates).
+/// also refit the model (one pass over the histogram's buckets), so a lateness never seen
+/// before reshapes the tail at once. A φ query is a binary search. For the times of a heartbeat
+/// and a query, beside the published crates, see `BENCHMARKS.md`.
 ///
 /// ```
 /// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
