@@ -3,8 +3,153 @@
 
 use hdrhistogram::Histogram;
 
-use crate::config::{ConfigError, HistogramConfig, HistogramFields};
+use crate::config::{ConfigError, check_duration_order, check_range};
 use crate::time::Nanos;
+
+/// Configuration of a [`WindowedHistogram`]: its time
+/// window, value range and precision.
+///
+/// The window is `sub_windows` rotating sub-windows of `sub_window` each; the live window
+/// always holds the current (partial) sub-window and the `sub_windows − 1` before it. Values
+/// are nanoseconds, tracked from `lowest` (the resolution of small values) to `highest`
+/// (larger values are recorded as `highest` and counted), to `significant_digits` decimal
+/// digits: 2 means within 1%.
+///
+/// | field | default | rule |
+/// |---|---|---|
+/// | `sub_windows` | 6 | 1 ..= 1024 |
+/// | `sub_window` | `10s` | positive |
+/// | `lowest` | `1us` | positive, at most half of `highest` |
+/// | `highest` | `3600s` | |
+/// | `significant_digits` | 2 | 0 ..= 5 |
+///
+/// Memory: `sub_windows + 1` HDR histograms of 32-bit counters; see
+/// [`WindowedHistogram`] for measured sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct HistogramConfig {
+    /// How many sub-windows rotate.
+    pub sub_windows: usize,
+    /// The span of one sub-window.
+    pub sub_window: Nanos,
+    /// The smallest value told apart from zero.
+    pub lowest: Nanos,
+    /// The largest value tracked; larger ones saturate.
+    pub highest: Nanos,
+    /// Decimal digits of precision (2: within 1%).
+    pub significant_digits: u8,
+}
+
+impl Default for HistogramConfig {
+    fn default() -> Self {
+        HistogramConfig {
+            sub_windows: 6,
+            sub_window: Nanos::from_secs(10),
+            lowest: Nanos::from_micros(1),
+            highest: Nanos::from_secs(3600),
+            significant_digits: 2,
+        }
+    }
+}
+
+/// The most sub-windows a histogram accepts.
+pub const MAX_SUB_WINDOWS: usize = 1024;
+
+impl HistogramConfig {
+    /// Checks every rule, naming fields as `names` says.
+    pub(crate) fn validate_as(&self, prefix: HistogramFields) -> Result<(), ConfigError> {
+        if self.sub_windows == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: prefix.sub_windows,
+            });
+        }
+        if self.sub_windows > MAX_SUB_WINDOWS {
+            return Err(ConfigError::OutOfRange {
+                field: prefix.sub_windows,
+                value: self.sub_windows as f64,
+                min: 1.0,
+                max: MAX_SUB_WINDOWS as f64,
+            });
+        }
+        if self.sub_window == Nanos::ZERO {
+            return Err(ConfigError::ZeroDuration {
+                field: prefix.sub_window,
+            });
+        }
+        if self.lowest == Nanos::ZERO {
+            return Err(ConfigError::ZeroDuration {
+                field: prefix.lowest,
+            });
+        }
+        check_duration_order(
+            (prefix.lowest, self.lowest.saturating_mul(2)),
+            (prefix.highest, self.highest),
+        )?;
+        check_range(
+            prefix.significant_digits,
+            f64::from(self.significant_digits),
+            0.0,
+            5.0,
+        )?;
+        // HDR cannot resolve 10^digits steps below a lowest value this large.
+        let unit = 63 - self.lowest.as_nanos().leading_zeros();
+        let sub_bucket_bits = (2.0 * 10f64.powi(i32::from(self.significant_digits)))
+            .log2()
+            .ceil() as u32;
+        if unit + sub_bucket_bits > 63 {
+            return Err(ConfigError::OutOfRange {
+                field: prefix.lowest,
+                value: self.lowest.as_nanos() as f64,
+                min: 1.0,
+                max: (1u64 << (63 - sub_bucket_bits)) as f64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks every rule, naming fields `histogram.*`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_as(HistogramFields::HISTOGRAM)
+    }
+
+    /// The span of the whole window.
+    pub fn span(&self) -> Nanos {
+        self.sub_window.saturating_mul(self.sub_windows as u64)
+    }
+}
+
+/// The field names a [`HistogramConfig`] reports errors under, so that a histogram nested in
+/// another configuration names its full path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HistogramFields {
+    pub(crate) sub_windows: &'static str,
+    pub(crate) sub_window: &'static str,
+    pub(crate) lowest: &'static str,
+    pub(crate) highest: &'static str,
+    pub(crate) significant_digits: &'static str,
+}
+
+macro_rules! histogram_fields {
+    ($prefix:literal) => {
+        HistogramFields {
+            sub_windows: concat!($prefix, ".sub_windows"),
+            sub_window: concat!($prefix, ".sub_window"),
+            lowest: concat!($prefix, ".lowest"),
+            highest: concat!($prefix, ".highest"),
+            significant_digits: concat!($prefix, ".significant_digits"),
+        }
+    };
+}
+
+impl HistogramFields {
+    pub(crate) const HISTOGRAM: HistogramFields = histogram_fields!("histogram");
+    pub(crate) const TIMEOUT: HistogramFields = histogram_fields!("timeout.histogram");
+    pub(crate) const EMPIRICAL: HistogramFields = histogram_fields!("empirical.histogram");
+}
 
 /// A histogram of nanosecond values over a sliding time window.
 ///
@@ -239,8 +384,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::WindowedHistogram;
-    use crate::config::HistogramConfig;
+    use super::{HistogramConfig, WindowedHistogram};
 
     struct Buckets<'a>(&'a Histogram<u32>);
 

@@ -113,18 +113,17 @@ pub mod suspicion;
 pub mod time;
 pub mod timeout;
 
-pub use config::{
-    AdaptiveConfig, ChenConfig, ConfigError, EmpiricalConfig, FixedConfig, HistogramConfig,
-    PhiExponentialConfig, PhiNormalConfig, Preset, SuspicionConfig, Tail, TimeoutConfig,
-    TimeoutPolicy,
-};
+pub use config::{ConfigError, Preset};
 pub use detector::{
-    Adaptive, AnyDetector, Arrival, ArrivalCounts, Chen, Detector, DetectorConfig, Empirical,
-    Fixed, Meaning, PhiExponential, PhiNormal,
+    Adaptive, AdaptiveConfig, AnyDetector, Arrival, ArrivalCounts, Chen, ChenConfig, Detector,
+    DetectorConfig, Empirical, EmpiricalConfig, Fixed, FixedConfig, Meaning, PhiExponential,
+    PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
 };
+pub use histogram::HistogramConfig;
 pub use monitor::{Monitor, MonitorConfig, MonitorError};
-pub use suspicion::{Level, Suspicion, Transition};
+pub use suspicion::{Level, Suspicion, SuspicionConfig, Transition};
 pub use time::{Clock, ManualClock, MonotonicClock, Nanos, ParseNanosError};
+pub use timeout::{TimeoutConfig, TimeoutPolicy};
 
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]

@@ -2,8 +2,77 @@
 
 use std::fmt;
 
-use crate::config::{ConfigError, SuspicionConfig};
+use crate::config::{ConfigError, check_order, check_positive};
 use crate::time::Nanos;
+
+/// Configuration of the [suspicion state machine](crate::Suspicion).
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `min_samples` | 1 | accepted heartbeats before the peer leaves `Unknown` |
+/// | `suspect_enter` | 8.0 | φ at which an alive peer becomes `Suspect` |
+/// | `suspect_leave` | 4.0 | φ below which a suspect peer is `Alive` again |
+/// | `dead_enter` | 16.0 | φ at which the peer becomes `Dead` |
+/// | `dead_leave` | 12.0 | φ below which a dead peer is only `Suspect` (when `revive`) |
+/// | `revive` | true | whether a `Dead` peer can come back; false makes `Dead` final |
+///
+/// Rules: every threshold finite and positive; `suspect_leave ≤ suspect_enter ≤ dead_enter`,
+/// `dead_leave ≤ dead_enter` and `suspect_leave ≤ dead_leave`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct SuspicionConfig {
+    /// Accepted heartbeats needed before the peer leaves `Unknown`.
+    pub min_samples: u64,
+    /// φ at which an alive peer becomes suspect.
+    pub suspect_enter: f64,
+    /// φ below which a suspect peer is alive again.
+    pub suspect_leave: f64,
+    /// φ at which the peer is declared dead.
+    pub dead_enter: f64,
+    /// φ below which a dead peer is only suspect again.
+    pub dead_leave: f64,
+    /// Whether a dead peer may come back.
+    pub revive: bool,
+}
+
+impl Default for SuspicionConfig {
+    fn default() -> Self {
+        SuspicionConfig {
+            min_samples: 1,
+            suspect_enter: 8.0,
+            suspect_leave: 4.0,
+            dead_enter: 16.0,
+            dead_leave: 12.0,
+            revive: true,
+        }
+    }
+}
+
+impl SuspicionConfig {
+    /// Checks every rule; [`Suspicion::new`](crate::Suspicion::new) calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.min_samples == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: "suspicion.min_samples",
+            });
+        }
+        let se = ("suspicion.suspect_enter", self.suspect_enter);
+        let sl = ("suspicion.suspect_leave", self.suspect_leave);
+        let de = ("suspicion.dead_enter", self.dead_enter);
+        let dl = ("suspicion.dead_leave", self.dead_leave);
+        for (field, value) in [se, sl, de, dl] {
+            check_positive(field, value)?;
+        }
+        check_order(sl, se)?;
+        check_order(se, de)?;
+        check_order(dl, de)?;
+        check_order(sl, dl)
+    }
+}
 
 /// How a peer is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,9 +1,210 @@
 //! Request timeouts that follow the network: a jitter-tracking estimator over windowed HDR
 //! histograms and RFC 6298-style running estimates.
 
-use crate::config::{ConfigError, HistogramFields, TimeoutConfig, TimeoutPolicy};
-use crate::histogram::{Survival, WindowedHistogram, value_at_rank};
+use crate::config::{
+    ConfigError, check_bounded, check_duration_order, check_finite, check_positive_duration,
+    check_range,
+};
+use crate::histogram::{
+    HistogramConfig, HistogramFields, Survival, WindowedHistogram, value_at_rank,
+};
 use crate::time::Nanos;
+
+/// How a [`TimeoutEstimator`] turns round-trip samples into a
+/// request timeout. Every policy's answer is then clamped to the estimator's `floor` and
+/// `ceiling`, and a cold estimator answers its `initial` timeout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+)]
+pub enum TimeoutPolicy {
+    /// Always the same timeout.
+    Fixed {
+        /// The timeout.
+        timeout: Nanos,
+    },
+    /// RFC 6298's retransmission timer: `SRTT + max(G, 4·RTTVAR)` with α = 1/8, β = 1/4; each
+    /// timeout doubles it (up to the ceiling) until the next sample.
+    Rfc6298 {
+        /// The clock granularity `G`.
+        granularity: Nanos,
+    },
+    /// `quantile` of the windowed histogram × `multiplier` + `margin`. A timeout is recorded as
+    /// a sample of the time waited.
+    Quantile {
+        /// The quantile, in `(0, 1]`.
+        quantile: f64,
+        /// The factor applied to it, in `[0.1, 1e6]`.
+        multiplier: f64,
+        /// Added after the factor.
+        margin: Nanos,
+    },
+    /// The crate's recommended policy: see [`TimeoutEstimator`].
+    /// `quantile` is its one knob: the share of replies that should arrive in time (larger:
+    /// fewer premature timeouts, longer waits).
+    Adaptive {
+        /// The knob: the quantile of round-trip times the timeout aims at, in `(0, 1)`; beyond
+        /// what the window resolves it is extrapolated from a fitted exponential tail.
+        quantile: f64,
+        /// How many of the largest samples the tail is fitted to, ≥ 2.
+        tail_samples: u64,
+        /// The weight of the prior (pseudo-samples at the estimator's `initial` timeout) in an
+        /// empty window; with `n` samples in the window it weighs
+        /// `prior_weight · prior_fade / (prior_fade + n)`.
+        prior_weight: f64,
+        /// Samples in the window at which the prior's weight has halved.
+        prior_fade: u64,
+    },
+}
+
+impl TimeoutPolicy {
+    /// The recommended policy with its default settings.
+    pub const fn adaptive() -> Self {
+        TimeoutPolicy::adaptive_at(0.999)
+    }
+
+    /// The recommended policy with its knob set to `quantile`, other settings default.
+    pub const fn adaptive_at(quantile: f64) -> Self {
+        TimeoutPolicy::Adaptive {
+            quantile,
+            tail_samples: 5,
+            prior_weight: 10.0,
+            prior_fade: 300,
+        }
+    }
+
+    /// RFC 6298 with a 1 ms clock granularity.
+    pub const fn rfc6298() -> Self {
+        TimeoutPolicy::Rfc6298 {
+            granularity: Nanos::from_millis(1),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        match *self {
+            TimeoutPolicy::Fixed { timeout } => {
+                check_positive_duration("timeout.policy.timeout", timeout)
+            }
+            TimeoutPolicy::Rfc6298 { granularity } => {
+                check_bounded("timeout.policy.granularity", granularity)
+            }
+            TimeoutPolicy::Quantile {
+                quantile,
+                multiplier,
+                margin,
+            } => {
+                check_quantile("timeout.policy.quantile", quantile)?;
+                check_range("timeout.policy.multiplier", multiplier, 0.1, 1e6)?;
+                check_bounded("timeout.policy.margin", margin)
+            }
+            TimeoutPolicy::Adaptive {
+                quantile,
+                tail_samples,
+                prior_weight,
+                prior_fade: _,
+            } => {
+                check_quantile("timeout.policy.quantile", quantile)?;
+                if quantile >= 1.0 {
+                    return Err(ConfigError::OutOfRange {
+                        field: "timeout.policy.quantile",
+                        value: quantile,
+                        min: 0.0,
+                        max: 1.0,
+                    });
+                }
+                check_range("timeout.policy.tail_samples", tail_samples as f64, 2.0, 1e6)?;
+                check_range("timeout.policy.prior_weight", prior_weight, 0.0, 1e9)
+            }
+        }
+    }
+}
+
+impl Default for TimeoutPolicy {
+    fn default() -> Self {
+        TimeoutPolicy::adaptive()
+    }
+}
+
+pub(crate) fn check_quantile(field: &'static str, q: f64) -> Result<(), ConfigError> {
+    check_finite(field, q)?;
+    if q > 0.0 && q <= 1.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            field,
+            value: q,
+            min: 0.0,
+            max: 1.0,
+        })
+    }
+}
+
+/// Configuration of a [`TimeoutEstimator`].
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `policy` | [`TimeoutPolicy::adaptive()`] | how samples become a timeout |
+/// | `floor` | `1ms` | no timeout is shorter |
+/// | `ceiling` | `60s` | no timeout is longer |
+/// | `initial` | `1s` | the answer before any sample (clamped to floor and ceiling) |
+/// | `hedge_quantile` | 0.95 | the quantile [`hedge_delay`](crate::timeout::TimeoutEstimator::hedge_delay) answers |
+/// | `histogram` | 6 × `600s` (an hour), `1us` ..= `3600s`, 2 digits | the window of round-trip samples |
+///
+/// Rules: `floor ≤ ceiling`, `floor > 0`, quantiles in `(0, 1]` (the adaptive one below 1),
+/// multipliers in `[0.1, 1e6]`, at least two tail samples, and the
+/// histogram's own rules.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct TimeoutConfig {
+    /// How samples become a timeout.
+    pub policy: TimeoutPolicy,
+    /// The shortest timeout.
+    pub floor: Nanos,
+    /// The longest timeout.
+    pub ceiling: Nanos,
+    /// The timeout before any sample.
+    pub initial: Nanos,
+    /// The quantile answered by `hedge_delay`.
+    pub hedge_quantile: f64,
+    /// The window of round-trip samples.
+    pub histogram: HistogramConfig,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        TimeoutConfig {
+            policy: TimeoutPolicy::default(),
+            floor: Nanos::from_millis(1),
+            ceiling: Nanos::from_secs(60),
+            initial: Nanos::from_secs(1),
+            hedge_quantile: 0.95,
+            histogram: HistogramConfig {
+                sub_window: Nanos::from_secs(600),
+                ..HistogramConfig::default()
+            },
+        }
+    }
+}
+
+impl TimeoutConfig {
+    /// Checks every rule; the estimator's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.policy.validate()?;
+        check_positive_duration("timeout.floor", self.floor)?;
+        check_duration_order(
+            ("timeout.floor", self.floor),
+            ("timeout.ceiling", self.ceiling),
+        )?;
+        check_quantile("timeout.hedge_quantile", self.hedge_quantile)?;
+        self.histogram.validate_as(HistogramFields::TIMEOUT)
+    }
+}
 
 /// The RFC 6298 running estimates: smoothed RTT and RTT variation, in ns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -376,8 +577,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Cached, MAX_BACKOFF, Smoothed, TimeoutEstimator};
-    use crate::config::TimeoutConfig;
+    use super::{Cached, MAX_BACKOFF, Smoothed, TimeoutConfig, TimeoutEstimator};
     use crate::histogram::WindowedHistogram;
     use crate::time::Nanos;
 

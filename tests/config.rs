@@ -1,9 +1,10 @@
 //! Configuration: validation through the constructors, serde with human durations, unknown
 //! fields rejected.
 
+use accrual::math::MAX_WINDOW;
 use accrual::{
     Chen, ChenConfig, ConfigError, Fixed, FixedConfig, Nanos, PhiExponential, PhiExponentialConfig,
-    PhiNormal, PhiNormalConfig, Suspicion, SuspicionConfig,
+    PhiNormal, PhiNormalConfig, Preset, Suspicion, SuspicionConfig,
 };
 
 #[test]
@@ -68,6 +69,181 @@ fn errors_say_what_and_where() {
         e.to_string(),
         "phi_normal.window: the window must hold at least one sample"
     );
+}
+
+#[test]
+fn defaults_and_presets_are_valid() {
+    assert_eq!(PhiNormalConfig::default().validate(), Ok(()));
+    for p in [Preset::Lan, Preset::Datacenter, Preset::Wan] {
+        assert_eq!(
+            PhiNormalConfig::preset(p, Nanos::from_millis(100)).validate(),
+            Ok(())
+        );
+    }
+    assert_eq!(PhiExponentialConfig::default().validate(), Ok(()));
+    assert_eq!(ChenConfig::default().validate(), Ok(()));
+    assert_eq!(FixedConfig::default().validate(), Ok(()));
+    assert_eq!(SuspicionConfig::default().validate(), Ok(()));
+}
+
+#[test]
+fn each_rule_names_its_field() {
+    let bad = PhiNormalConfig {
+        window: 0,
+        ..Default::default()
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::EmptyWindow {
+            field: "phi_normal.window"
+        })
+    );
+    let bad = PhiNormalConfig {
+        window: MAX_WINDOW + 1,
+        ..Default::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(ConfigError::WindowTooLarge {
+            field: "phi_normal.window",
+            ..
+        })
+    ));
+    let bad = PhiNormalConfig {
+        min_std_ratio: f64::NAN,
+        ..Default::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(ConfigError::NotFinite {
+            field: "phi_normal.min_std_ratio",
+            ..
+        })
+    ));
+    let bad = PhiNormalConfig {
+        min_std_ratio: -0.5,
+        ..Default::default()
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::Negative {
+            field: "phi_normal.min_std_ratio",
+            value: -0.5
+        })
+    );
+    let bad = PhiNormalConfig {
+        first_interval: Nanos::ZERO,
+        ..Default::default()
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::ZeroDuration {
+            field: "phi_normal.first_interval"
+        })
+    );
+    let bad = PhiNormalConfig {
+        acceptable_pause: Nanos::MAX,
+        ..Default::default()
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(ConfigError::DurationTooLarge {
+            field: "phi_normal.acceptable_pause",
+            ..
+        })
+    ));
+    let bad = FixedConfig {
+        timeout: Nanos::ZERO,
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::ZeroDuration {
+            field: "fixed.timeout"
+        })
+    );
+    let bad = ChenConfig {
+        interval: Nanos::ZERO,
+        ..Default::default()
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::ZeroDuration {
+            field: "chen.interval"
+        })
+    );
+    let bad = PhiExponentialConfig {
+        window: 0,
+        ..Default::default()
+    };
+    assert_eq!(
+        bad.validate(),
+        Err(ConfigError::EmptyWindow {
+            field: "phi_exp.window"
+        })
+    );
+}
+
+#[test]
+fn suspicion_rules() {
+    let base = SuspicionConfig::default();
+    let with = |f: &dyn Fn(&mut SuspicionConfig)| {
+        let mut c = base.clone();
+        f(&mut c);
+        c.validate()
+    };
+    assert_eq!(
+        with(&|c| c.min_samples = 0),
+        Err(ConfigError::ZeroCount {
+            field: "suspicion.min_samples"
+        })
+    );
+    assert_eq!(
+        with(&|c| c.suspect_enter = 0.0),
+        Err(ConfigError::NotPositive {
+            field: "suspicion.suspect_enter",
+            value: 0.0
+        })
+    );
+    assert!(matches!(
+        with(&|c| c.dead_leave = f64::INFINITY),
+        Err(ConfigError::NotFinite {
+            field: "suspicion.dead_leave",
+            ..
+        })
+    ));
+    assert_eq!(
+        with(&|c| c.suspect_leave = 9.0),
+        Err(ConfigError::InvertedThresholds {
+            lower: "suspicion.suspect_leave",
+            lower_value: 9.0,
+            upper: "suspicion.suspect_enter",
+            upper_value: 8.0
+        })
+    );
+    assert!(matches!(
+        with(&|c| c.dead_enter = 7.0),
+        Err(ConfigError::InvertedThresholds {
+            lower: "suspicion.suspect_enter",
+            upper: "suspicion.dead_enter",
+            ..
+        })
+    ));
+    assert!(matches!(
+        with(&|c| c.dead_leave = 17.0),
+        Err(ConfigError::InvertedThresholds {
+            lower: "suspicion.dead_leave",
+            upper: "suspicion.dead_enter",
+            ..
+        })
+    ));
+    assert!(matches!(
+        with(&|c| c.dead_leave = 3.0),
+        Err(ConfigError::InvertedThresholds {
+            lower: "suspicion.suspect_leave",
+            upper: "suspicion.dead_leave",
+            ..
+        })
+    ));
 }
 
 #[cfg(feature = "serde")]

@@ -1,6 +1,49 @@
-use crate::config::{ChenConfig, ConfigError};
+use crate::config::{ConfigError, check_bounded, check_positive_duration, check_window};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, step_phi};
 use crate::time::Nanos;
+
+/// Configuration of [`Chen`], the estimator of Chen, Toueg and Aguilera (2002):
+/// the next heartbeat is expected at `EA = mean(A_i − η·s_i) + (s + 1)·η` over the last `window`
+/// arrivals, and the peer is suspected once `EA + alpha` passes.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | arrivals remembered (1 ..= 2^20) |
+/// | `interval` | `1s` | η, the sender's heartbeat interval |
+/// | `alpha` | `500ms` | α, the safety margin |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct ChenConfig {
+    /// How many arrivals to remember.
+    pub window: usize,
+    /// The sender's heartbeat interval η.
+    pub interval: Nanos,
+    /// The safety margin α.
+    pub alpha: Nanos,
+}
+
+impl Default for ChenConfig {
+    fn default() -> Self {
+        ChenConfig {
+            window: 1000,
+            interval: Nanos::from_secs(1),
+            alpha: Nanos::from_millis(500),
+        }
+    }
+}
+
+impl ChenConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("chen.window", self.window)?;
+        check_positive_duration("chen.interval", self.interval)?;
+        check_bounded("chen.alpha", self.alpha)
+    }
+}
 
 /// Each remembered `A_i − η·s_i` is clamped to ±2^100 ns so that the sum over the largest
 /// window stays exact in 128 bits whatever sequence numbers a sender makes up.
@@ -136,8 +179,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::{Chen, NORMALISED_CAP};
-    use crate::config::ChenConfig;
+    use super::{Chen, ChenConfig, NORMALISED_CAP};
     use crate::detector::ArrivalLog;
     use crate::time::Nanos;
 

@@ -1,10 +1,63 @@
 use std::f64::consts::LN_10;
 
-use crate::config::{ConfigError, EmpiricalConfig, HistogramFields};
+use crate::config::{ConfigError, check_positive_duration};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
-use crate::histogram::{Survival, WindowedHistogram};
+use crate::histogram::{HistogramConfig, HistogramFields, Survival, WindowedHistogram};
 use crate::math::PHI_MAX;
 use crate::time::Nanos;
+
+/// Configuration of [`Empirical`], the distribution-free φ detector.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `histogram` | 6 × `600s` (one hour), `1us` ..= `3600s`, 2 digits | the window of inter-arrival intervals |
+/// | `tail_samples` | 10 | how many of the longest intervals the exponential tail is fitted to (≥ 1) |
+/// | `min_tail` | `1ms` | floor on the tail's scale θ |
+/// | `first_interval` | `1s` | prior: before any interval, φ is exponential with this mean |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct EmpiricalConfig {
+    /// The window of intervals.
+    pub histogram: HistogramConfig,
+    /// How many of the longest intervals the tail is fitted to.
+    pub tail_samples: u64,
+    /// The smallest scale the fitted tail may have.
+    pub min_tail: Nanos,
+    /// The prior mean interval before any interval is known.
+    pub first_interval: Nanos,
+}
+
+impl Default for EmpiricalConfig {
+    fn default() -> Self {
+        EmpiricalConfig {
+            histogram: HistogramConfig {
+                sub_window: Nanos::from_secs(600),
+                ..HistogramConfig::default()
+            },
+            tail_samples: 10,
+            min_tail: Nanos::from_millis(1),
+            first_interval: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl EmpiricalConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.tail_samples == 0 {
+            return Err(ConfigError::ZeroCount {
+                field: "empirical.tail_samples",
+            });
+        }
+        check_positive_duration("empirical.min_tail", self.min_tail)?;
+        check_positive_duration("empirical.first_interval", self.first_interval)?;
+        self.histogram.validate_as(HistogramFields::EMPIRICAL)
+    }
+}
 
 /// A distribution-free φ: the probability of a silence this long, read from a long-memory
 /// histogram of the peer's own inter-arrival times.
@@ -29,8 +82,8 @@ use crate::time::Nanos;
 /// [`first_interval`](EmpiricalConfig::first_interval). A φ or deadline query costs O(buckets)
 /// of the histogram (3,456 with the default range and precision); memory is that of the
 /// [histogram](WindowedHistogram) (97 KB by default; 14 KB with one significant digit). A
-/// heartbeat refits the tail, also O(buckets): about 3 µs with the default histogram, against
-/// 20 ns for [`PhiNormal`](crate::PhiNormal).
+/// heartbeat refits the tail, also O(buckets), where a heartbeat of
+/// [`PhiNormal`](crate::PhiNormal) is O(1): see `BENCHMARKS.md` for their times.
 ///
 /// ```
 /// use accrual::{Detector, Empirical, EmpiricalConfig, Nanos};
@@ -141,8 +194,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::Empirical;
-    use crate::config::EmpiricalConfig;
+    use super::{Empirical, EmpiricalConfig};
     use crate::detector::ArrivalLog;
     use crate::histogram::{Survival, WindowedHistogram};
 

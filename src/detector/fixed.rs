@@ -1,6 +1,37 @@
-use crate::config::{ConfigError, FixedConfig};
+use crate::config::{ConfigError, check_positive_duration};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, step_phi};
 use crate::time::Nanos;
+
+/// Configuration of [`Fixed`]: suspect after `timeout` of silence.
+///
+/// | field | default |
+/// |---|---|
+/// | `timeout` | `1s` |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct FixedConfig {
+    /// The silence after which the peer is suspected.
+    pub timeout: Nanos,
+}
+
+impl Default for FixedConfig {
+    fn default() -> Self {
+        FixedConfig {
+            timeout: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl FixedConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_positive_duration("fixed.timeout", self.timeout)
+    }
+}
 
 /// A fixed timeout: the peer is suspected once `timeout` has passed since the latest arrival.
 ///
@@ -87,8 +118,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::Fixed;
-    use crate::config::FixedConfig;
+    use super::{Fixed, FixedConfig};
     use crate::detector::ArrivalLog;
 
     #[derive(Serialize)]

@@ -46,13 +46,13 @@ mod fixed;
 mod phi_exponential;
 mod phi_normal;
 
-pub use adaptive::Adaptive;
+pub use adaptive::{Adaptive, AdaptiveConfig};
 pub use any::{AnyDetector, DetectorConfig};
-pub use chen::Chen;
-pub use empirical::Empirical;
-pub use fixed::Fixed;
-pub use phi_exponential::PhiExponential;
-pub use phi_normal::PhiNormal;
+pub use chen::{Chen, ChenConfig};
+pub use empirical::{Empirical, EmpiricalConfig};
+pub use fixed::{Fixed, FixedConfig};
+pub use phi_exponential::{PhiExponential, PhiExponentialConfig};
+pub use phi_normal::{PhiNormal, PhiNormalConfig, Tail};
 
 /// What a detector made of an arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

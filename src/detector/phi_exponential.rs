@@ -1,9 +1,46 @@
 use std::f64::consts::LN_10;
 
-use crate::config::{ConfigError, PhiExponentialConfig};
+use crate::config::{ConfigError, check_positive_duration, check_window};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{IntervalWindow, PHI_MAX};
 use crate::time::Nanos;
+
+/// Configuration of [`PhiExponential`], Cassandra's φ:
+/// `φ = t / (μ·ln 10)` after `t` of silence, `μ` the mean of the last `window` intervals.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | intervals remembered (1 ..= 2^20) |
+/// | `first_interval` | `1s` | prior: the window starts with this one interval |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PhiExponentialConfig {
+    /// How many inter-arrival intervals to remember.
+    pub window: usize,
+    /// The prior interval before real intervals exist.
+    pub first_interval: Nanos,
+}
+
+impl Default for PhiExponentialConfig {
+    fn default() -> Self {
+        PhiExponentialConfig {
+            window: 1000,
+            first_interval: Nanos::from_secs(1),
+        }
+    }
+}
+
+impl PhiExponentialConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("phi_exp.window", self.window)?;
+        check_positive_duration("phi_exp.first_interval", self.first_interval)
+    }
+}
 
 /// Cassandra's φ: inter-arrival times taken as exponential, so `φ(t) = t / (μ·ln 10)` after `t`
 /// of silence, `μ` the mean of the last `window` intervals.
@@ -118,8 +155,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::PhiExponential;
-    use crate::config::PhiExponentialConfig;
+    use super::{PhiExponential, PhiExponentialConfig};
     use crate::detector::ArrivalLog;
     use crate::math::IntervalWindow;
 

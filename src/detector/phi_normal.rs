@@ -1,9 +1,131 @@
-use crate::config::{ConfigError, PhiNormalConfig, Tail};
+use crate::config::{
+    ConfigError, Preset, check_bounded, check_non_negative, check_positive_duration, check_window,
+};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{
     IntervalWindow, PHI_MAX, phi_logistic, phi_of_z, u128_to_f64, y_of_phi_logistic, z_of_phi,
 };
 use crate::time::Nanos;
+
+/// Which tail the φ-accrual detector assumes for inter-arrival times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Tail {
+    /// The exact normal tail, computed in log space (Hayashibara et al. 2004).
+    #[default]
+    Normal,
+    /// Akka/Pekko's logistic approximation `1/(1 + e^(y·(1.5976 + 0.070566·y²)))`, for users
+    /// migrating who want the same verdicts. It overstates φ in the tail (9.31 where the exact
+    /// value is 8).
+    Logistic,
+}
+
+/// Configuration of [`PhiNormal`], Hayashibara's φ-accrual detector.
+///
+/// φ after `t` of silence is `−log10 Q((t − μ − pause) / σ')`, where `μ` and `σ` are the mean
+/// and population standard deviation of the last `window` inter-arrival intervals and
+/// `σ' = max(σ, min_std, min_std_ratio·μ)`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | 1000 | intervals remembered (1 ..= 2^20) |
+/// | `min_std` | `0ns` | floor on the standard deviation |
+/// | `min_std_ratio` | 0.0 | floor on the standard deviation, as a fraction of the mean |
+/// | `acceptable_pause` | `0ns` | silence added to the mean before φ starts to rise |
+/// | `first_interval` | `1s` | prior: the window starts with the two intervals `F ∓ ⌊F/4⌋` |
+/// | `tail` | `normal` | [`Tail::Normal`] (exact) or [`Tail::Logistic`] (Akka's) |
+///
+/// The defaults are those of the `phi-normal` family in the detection-quality spec, so that
+/// `PhiNormalConfig::default()` is the canonical detector; the [presets](Self::preset) are
+/// better starting points for real links. With `min_std = 0` a window of identical intervals
+/// has no spread: φ then jumps from 0 to [`PHI_MAX`] at the rounded-down
+/// mean plus pause, exactly where the spec puts the deadline.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct PhiNormalConfig {
+    /// How many inter-arrival intervals to remember.
+    pub window: usize,
+    /// Floor on the standard deviation.
+    pub min_std: Nanos,
+    /// Floor on the standard deviation as a fraction of the mean (0 for none).
+    pub min_std_ratio: f64,
+    /// Silence tolerated beyond the mean before φ starts to rise.
+    pub acceptable_pause: Nanos,
+    /// The prior interval before real intervals exist.
+    pub first_interval: Nanos,
+    /// The tail model.
+    pub tail: Tail,
+}
+
+impl Default for PhiNormalConfig {
+    fn default() -> Self {
+        PhiNormalConfig {
+            window: 1000,
+            min_std: Nanos::ZERO,
+            min_std_ratio: 0.0,
+            acceptable_pause: Nanos::ZERO,
+            first_interval: Nanos::from_secs(1),
+            tail: Tail::Normal,
+        }
+    }
+}
+
+impl PhiNormalConfig {
+    /// Whether `σ` is floored at all (`min_std` or `min_std_ratio` above 0).
+    pub(crate) fn floors_std(&self) -> bool {
+        self.min_std.as_nanos() > 0 || self.min_std_ratio > 0.0
+    }
+
+    /// A preset for heartbeats sent every `interval` over the given kind of network.
+    ///
+    /// | preset | `min_std` | `min_std_ratio` | `acceptable_pause` | why |
+    /// |---|---|---|---|---|
+    /// | `Lan` | 2 ms | 0.05 | 0 | LAN jitter is microseconds, but scheduler spikes of a few ms are common; an unfloored σ of 50 µs would suspect on each |
+    /// | `Datacenter` | 10 ms | 0.10 | 0 | congestion episodes of tens of ms |
+    /// | `Wan` | 50 ms | 0.20 | `interval` | delay shifts of tens of ms and bursty loss: one lost heartbeat is not news |
+    ///
+    /// All use a window of 1000 and `first_interval = interval`.
+    ///
+    /// ```
+    /// use accrual::{Nanos, PhiNormalConfig, Preset};
+    ///
+    /// let cfg = PhiNormalConfig::preset(Preset::Wan, Nanos::from_secs(1));
+    /// assert_eq!(cfg.acceptable_pause, Nanos::from_secs(1));
+    /// assert!(cfg.validate().is_ok());
+    /// ```
+    pub fn preset(preset: Preset, interval: Nanos) -> Self {
+        let (min_std, min_std_ratio, acceptable_pause) = match preset {
+            Preset::Lan => (Nanos::from_millis(2), 0.05, Nanos::ZERO),
+            Preset::Datacenter => (Nanos::from_millis(10), 0.10, Nanos::ZERO),
+            Preset::Wan => (Nanos::from_millis(50), 0.20, interval),
+        };
+        PhiNormalConfig {
+            window: 1000,
+            min_std,
+            min_std_ratio,
+            acceptable_pause,
+            first_interval: interval,
+            tail: Tail::Normal,
+        }
+    }
+
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_window("phi_normal.window", self.window)?;
+        check_bounded("phi_normal.min_std", self.min_std)?;
+        check_non_negative("phi_normal.min_std_ratio", self.min_std_ratio)?;
+        check_bounded("phi_normal.acceptable_pause", self.acceptable_pause)?;
+        check_positive_duration("phi_normal.first_interval", self.first_interval)
+    }
+}
 
 /// Hayashibara's φ-accrual failure detector with the exact normal tail.
 ///
@@ -341,8 +463,8 @@ const Z_GRID_SHIFT: f64 = 192.0;
 /// `x as f64` for `|x| < 2^51`, exactly: `1.5·2^52 + x` has `x` in its low bits. The
 /// conversion instruction would merge into the old contents of its target register, a false
 /// dependency the compiler does not always break, which can chain one call's result to the
-/// next call's work (it cost heartbeat-then-query loops a third of their speed); this writes
-/// the whole register: an integer addition, a move and a subtraction.
+/// next call's work; this writes the whole register: an integer addition, a move and a
+/// subtraction.
 #[inline(always)]
 fn small_to_f64(x: i64) -> f64 {
     f64::from_bits(MAGIC.to_bits().wrapping_add(x as u64)) - MAGIC
@@ -365,8 +487,7 @@ mod serde_impl {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::PhiNormal;
-    use crate::config::PhiNormalConfig;
+    use super::{PhiNormal, PhiNormalConfig};
     use crate::detector::ArrivalLog;
     use crate::math::IntervalWindow;
 

@@ -2,6 +2,7 @@
 //! logistic approximation, and an exact sliding window of intervals.
 
 mod normal;
+mod normal_tables;
 mod window;
 
 pub(crate) use normal::exp2_weight;

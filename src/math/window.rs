@@ -134,8 +134,8 @@ impl IntervalWindow {
         (q, r as f64 / self.len as f64)
     }
 
-    /// `(⌊S/n⌋, S mod n)`, in 64-bit arithmetic whenever the sum allows (the usual case, and
-    /// several times faster than a 128-bit division).
+    /// `(⌊S/n⌋, S mod n)`, in 64-bit arithmetic whenever the sum allows (the usual case), not
+    /// the 128-bit division's library call.
     fn div_len(&self) -> (u64, u64) {
         let n = self.len as u64;
         match u64::try_from(self.sum) {

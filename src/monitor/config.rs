@@ -1,12 +1,11 @@
 //! The monitor's configuration: which detector every peer runs, the suspicion levels, request
 //! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
 
-use crate::config::{
-    ConfigError, SuspicionConfig, TimeoutConfig, check_bounded, check_positive_duration,
-    check_range,
-};
+use crate::config::{ConfigError, check_bounded, check_positive_duration, check_range};
 use crate::detector::DetectorConfig;
+use crate::suspicion::SuspicionConfig;
 use crate::time::Nanos;
+use crate::timeout::TimeoutConfig;
 
 /// Configuration of a [`Monitor`](super::Monitor).
 ///

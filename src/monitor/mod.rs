@@ -14,9 +14,9 @@
 //! [`Monitor::heartbeat_batch`]: the same result as one call each, with each shard's lock taken
 //! once per round of up to [`BATCH_ROUND`] heartbeats, and the lines each heartbeat reads
 //! prefetched several heartbeats ahead of it, so that the cache misses of a large table overlap
-//! each other and the work. At 100,000 peers it records 2 to 4 times as many heartbeats per
-//! second as one call each (`BENCHMARKS.md`). Prefetching is the crate's one use of `unsafe`: a
-//! call to the processor's prefetch hint, which cannot fault or change memory.
+//! each other and the work. How much that gains depends on the table's size against the
+//! caches: see `BENCHMARKS.md`. Prefetching is the crate's one use of `unsafe`: a call to the
+//! processor's prefetch hint, which cannot fault or change memory.
 //!
 //! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
 //! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
@@ -74,8 +74,9 @@
 //! | [`DetectorConfig::Empirical`], histogram at one significant digit | 14,562 | 1,000 |
 //! | [`DetectorConfig::Fixed`], with a request-timeout estimator | 97,954 | 1,000 |
 //!
-//! At a million peers (`cargo run --release --example monitor_memory`) the compact
-//! configuration holds 107 bytes per peer (102 MiB in all) and the default 2,923 (2.7 GiB).
+//! The same test holds the compact configuration to at most 128 bytes per peer and the default
+//! to at most 4 KiB. `cargo run --release --example monitor_memory` measures a million peers;
+//! `BENCHMARKS.md` has its figures.
 //!
 //! A peer's [`TimeoutEstimator`] is built only on its first round-trip sample or timeout, so
 //! peers that only send heartbeats never pay for it. With the default
@@ -135,6 +136,7 @@ use crate::suspicion::Level;
 use crate::time::{Clock, MonotonicClock, Nanos};
 use crate::timeout::{TimeoutEstimator, TimeoutStats};
 
+mod batch;
 mod config;
 mod error;
 mod peer;
@@ -147,6 +149,7 @@ mod digest;
 mod snapshot;
 
 pub use crate::detector::DetectorConfig;
+pub use batch::{BATCH_ROUND, Heartbeat};
 pub use config::{MAX_PEERS, MAX_SHARDS, MonitorConfig};
 pub use error::MonitorError;
 #[cfg(feature = "serde")]
@@ -157,55 +160,6 @@ pub use tick::{Collective, Evaluation, Stall};
 use peer::{PeerDetector, Rtt, Slot};
 use store::{PeerHash, Shard};
 use tick::TickState;
-
-/// Heartbeats per round of [`Monitor::heartbeat_batch`]: a round is grouped by shard on the
-/// stack.
-pub const BATCH_ROUND: usize = 1024;
-
-/// Batches shorter than this are recorded one call each: grouping them would cost more than
-/// it saves.
-const BATCH_MIN: usize = 64;
-
-/// One heartbeat of a batch: see [`Monitor::heartbeat_batch`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Heartbeat<K> {
-    /// The peer it came from.
-    pub peer: K,
-    /// When it was received, on the monitor's time line.
-    pub at: Nanos,
-    /// The sender's sequence number, if it has one.
-    pub seq: Option<u64>,
-}
-
-/// The working arrays of one round of [`Monitor::heartbeat_batch`], on the stack (23 KB):
-/// each shard's heartbeats as a list in batch order (its first, and each one's next), and by
-/// index in the round each heartbeat's hash, its peer's likely place in the shard (see
-/// [`Shard::likely`]; [`NOT_FOUND`] if none), and its outcome while it waits to be reported.
-struct Round {
-    first: [u16; MAX_SHARDS],
-    next: [u16; BATCH_ROUND],
-    /// The shard being recorded's heartbeats, in batch order.
-    order: [u16; BATCH_ROUND],
-    hash: [u64; BATCH_ROUND],
-    place: [u32; BATCH_ROUND],
-    arrivals: [Option<Arrival>; BATCH_ROUND],
-}
-
-/// How many heartbeats apart the stages of a group's prefetching run (a line is asked for this
-/// many heartbeats before the stage that reads it). 4 was the fastest of 2, 3, 4 and 6 at
-/// 100,000 default peers (`BENCHMARKS.md`).
-const LOOKAHEAD: usize = 4;
-
-/// In [`Round::place`]: no peer's place (a shard holds fewer than [`MAX_PEERS`] < `u32::MAX`
-/// peers, so no place is this).
-const NOT_FOUND: u32 = u32::MAX;
-
-/// The end of a shard's list in a [`Round`] (rounds hold fewer heartbeats than this).
-const END: u16 = u16::MAX;
-const _: () = assert!(
-    BATCH_ROUND < END as usize,
-    "a round's indices fit its lists"
-);
 
 /// A shard on its own cache lines, so that locking one does not slow its neighbours.
 #[derive(Debug, Default)]
@@ -494,168 +448,6 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         match d.last_arrival() {
             Some(last) if self.absence.overlaps(last, at, interval) => d.record_unlearned(at, seq),
             _ => d.record(at, seq),
-        }
-    }
-
-    /// Records a batch of heartbeats, each exactly as [`heartbeat_at`](Self::heartbeat_at)
-    /// would, and reports each one's outcome to `outcome` with its index in `batch`.
-    ///
-    /// Faster than one call per heartbeat, most of all when the table is larger than the caches
-    /// (a receive loop that reads many datagrams at once): each key is hashed once, the batch
-    /// is taken in rounds of up to [`BATCH_ROUND`] heartbeats grouped by shard so that each
-    /// shard's lock is taken once per round, and the lines each heartbeat of a group reads are
-    /// prefetched a few heartbeats ahead of it, so that their cache misses overlap each other
-    /// and the work instead of following one another.
-    ///
-    /// The result is that of one call per heartbeat in batch order: each peer's heartbeats are
-    /// recorded in their order in `batch`, and new peers are admitted in batch order (which
-    /// matters once [`max_peers`](MonitorConfig::max_peers) is reached), after the round's
-    /// known peers. Outcomes are reported in shard order, not batch order, each exactly once,
-    /// and never while a lock is held (so `outcome` may call the monitor). For known peers it
-    /// never allocates.
-    ///
-    /// ```
-    /// use accrual::monitor::{Heartbeat, Monitor, MonitorConfig, MonitorError};
-    /// use accrual::{Arrival, ManualClock, Nanos};
-    ///
-    /// let cfg = MonitorConfig { max_peers: 90, ..Default::default() };
-    /// let monitor = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
-    /// let batch: Vec<Heartbeat<u32>> = (0..100)
-    ///     .map(|peer| Heartbeat { peer, at: Nanos::from_millis(5), seq: Some(0) })
-    ///     .collect();
-    /// let (mut accepted, mut refused) = (0, Vec::new());
-    /// monitor.heartbeat_batch(&batch, |i, outcome| match outcome {
-    ///     Ok(Arrival::Accepted) => accepted += 1,
-    ///     Err(MonitorError::PeerLimit { .. }) => refused.push(batch[i].peer),
-    ///     other => panic!("heartbeat {i}: {other:?}"),
-    /// });
-    /// assert_eq!((accepted, refused.len(), monitor.len()), (90, 10, 90));
-    /// ```
-    pub fn heartbeat_batch(
-        &self,
-        batch: &[Heartbeat<K>],
-        mut outcome: impl FnMut(usize, Result<Arrival, MonitorError>),
-    ) {
-        if batch.len() < BATCH_MIN {
-            // Too few to repay grouping them: one call each, which is the same result.
-            for (j, hb) in batch.iter().enumerate() {
-                outcome(j, self.heartbeat_at(&hb.peer, hb.at, hb.seq));
-            }
-            return;
-        }
-        let mut st = Round {
-            first: [END; MAX_SHARDS],
-            next: [END; BATCH_ROUND],
-            order: [END; BATCH_ROUND],
-            hash: [0; BATCH_ROUND],
-            place: [NOT_FOUND; BATCH_ROUND],
-            arrivals: [None; BATCH_ROUND],
-        };
-        // How much of a peer's entry a heartbeat reads (its key and its detector's inline part),
-        // and whether that is all of the detector.
-        let entry = PeerDetector::inline_bytes::<K>(&self.config.detector);
-        let inline = PeerDetector::is_inline(&self.config.detector);
-        let n = self.shards.len();
-        for (r, round) in batch.chunks(BATCH_ROUND).enumerate() {
-            let base = r * BATCH_ROUND;
-            // Each shard's list, built from the back so that it runs in batch order.
-            st.first[..n].fill(END);
-            for (j, hb) in round.iter().enumerate().rev() {
-                let h = self.hash(&hb.peer);
-                let shard = h.shard(n);
-                st.hash[j] = h.0;
-                // j < BATCH_ROUND < END: it fits, and is never taken for the end.
-                st.next[j] = st.first[shard];
-                st.first[shard] = j as u16;
-            }
-            for shard in 0..n {
-                if st.first[shard] != END {
-                    self.heartbeat_group(
-                        shard,
-                        round,
-                        &mut st,
-                        base,
-                        (entry, inline),
-                        &mut outcome,
-                    );
-                }
-            }
-            // New peers last, in batch order, so that when the peer limit is reached they are
-            // admitted in the order one call each would admit them; adding one allocates, and
-            // takes its shard's lock again.
-            for (j, hb) in round.iter().enumerate() {
-                if st.arrivals[j].is_none() {
-                    outcome(base + j, self.heartbeat_at(&hb.peer, hb.at, hb.seq));
-                }
-            }
-        }
-    }
-
-    /// One shard's heartbeats of a round, under one lock, with the lines each will read
-    /// prefetched ahead of it (a prefetch does not wait for its line, so many are in flight at
-    /// once); outcomes are reported after the lock is released. Leaves `arrivals` empty for the
-    /// heartbeats of new peers. `entry` is how many bytes of a peer's entry a heartbeat reads,
-    /// `inline` whether the detector lies within them.
-    fn heartbeat_group(
-        &self,
-        shard: usize,
-        round: &[Heartbeat<K>],
-        st: &mut Round,
-        base: usize,
-        (entry, inline): (usize, bool),
-        outcome: &mut impl FnMut(usize, Result<Arrival, MonitorError>),
-    ) {
-        let mut s = self.shards[shard].0.write();
-        // The group in batch order.
-        let mut len = 0;
-        let mut j = st.first[shard];
-        while j != END {
-            st.order[len] = j;
-            len += 1;
-            j = st.next[usize::from(j)];
-        }
-        let order = &st.order[..len];
-        // A software pipeline over the group, so that each line is asked for `LOOKAHEAD`
-        // heartbeats before it is read and the wait for it overlaps other heartbeats' work: at
-        // step `t`, heartbeat `t` is placed (where its peer likely lives, from the index alone,
-        // whose lines are few and cached) and its entry prefetched; from the entry of heartbeat
-        // `t − L`, the lines of its detector that every heartbeat reads; from those of `t − 2L`,
-        // the line whose place depends on what they hold; and heartbeat `t − 3L` is recorded,
-        // its peer looked up for certain. A wrong place (one lookup in thousands, or a new
-        // peer) only prefetches the wrong lines. A new peer's heartbeat waits for the end of
-        // the round.
-        // A detector inline in the entry has no lines of its own to prefetch, and its
-        // heartbeats little work to overlap: its group is placed whole before any is recorded,
-        // so that the index's misses overlap each other instead.
-        let lead = if inline { len } else { LOOKAHEAD };
-        for t in 0..len + lead + 2 * LOOKAHEAD {
-            // The index in the round of the group's heartbeat `lag` steps behind `t`.
-            let behind = |lag: usize| Some(usize::from(*order.get(t.checked_sub(lag)?)?));
-            if let Some(i) = behind(0) {
-                st.place[i] = s.likely(PeerHash(st.hash[i])).unwrap_or(NOT_FOUND);
-                s.prefetch(st.place[i], entry);
-            }
-            if let Some(slot) = behind(lead).and_then(|i| s.at(st.place[i])) {
-                slot.detector.prefetch_fixed();
-            }
-            if let Some(i) = behind(lead + LOOKAHEAD)
-                && let Some(slot) = s.at(st.place[i])
-            {
-                slot.detector.prefetch_dependent(round[i].at);
-            }
-            if let Some(i) = behind(lead + 2 * LOOKAHEAD) {
-                let hb = &round[i];
-                st.arrivals[i] = s
-                    .get_mut(PeerHash(st.hash[i]), &hb.peer)
-                    .map(|slot| self.record_heartbeat(slot, hb.at, hb.seq));
-            }
-        }
-        drop(s);
-        for &j in order {
-            let i = usize::from(j);
-            if let Some(arrival) = st.arrivals[i] {
-                outcome(base + i, Ok(arrival));
-            }
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, TimeoutConfig};
+use crate::config::ConfigError;
 use crate::detector::DetectorConfig;
 use crate::monitor::Monitor;
 use crate::monitor::config::MonitorConfig;
@@ -14,6 +14,7 @@ use crate::monitor::digest::digest;
 use crate::monitor::peer::{PeerDetector, Rtt, Slot};
 use crate::suspicion::Level;
 use crate::time::{Clock, Nanos};
+use crate::timeout::TimeoutConfig;
 
 /// The version of the snapshot format this build writes and reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -390,7 +391,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::FixedConfig;
+    use crate::detector::FixedConfig;
     use crate::time::ManualClock;
 
     /// A snapshot of three peers, and a way to alter it and seal it again with a valid

@@ -1,4 +1,4 @@
-"""Prints the tables of `src/math/normal.rs`. Two of polynomial pieces, each row the
+"""Prints the tables of `src/math/normal_tables.rs`. Two of polynomial pieces, each row the
 coefficients (lowest degree first) of a polynomial of degree 11 in u = z - k on the piece
 [k - 1/2, k + 1/2], both in φ's units (log10), since the φ query is the hot path:
 

@@ -1,19 +1,102 @@
-use crate::config::{AdaptiveConfig, ConfigError};
+//! The crate's recommended detector: [`Adaptive`], its [`AdaptiveConfig`], and how it turns
+//! arrivals into a deadline. The lateness histogram it learns is in `model`, the spell of
+//! recent lateness in `regime`, and its snapshot form (feature `serde`) in `state`.
+
+mod model;
+mod regime;
+#[cfg(feature = "serde")]
+mod state;
+
+use crate::config::{
+    ConfigError, check_bounded, check_positive, check_positive_duration, check_range,
+};
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{PHI_MAX, exp2_weight};
 use crate::prefetch;
 use crate::time::Nanos;
 
-/// Buckets of lateness below `2^LOW_OCTAVE` ns (8 µs) share bucket 0.
-const LOW_OCTAVE: u32 = 13;
-/// The highest octave: lateness of `2^HIGH_OCTAVE` ns (about 137 s) or more share the last bucket.
-const HIGH_OCTAVE: u32 = 37;
-/// Sub-buckets per octave (a bucket spans 12.5 % of its lower edge).
-const SUB: u32 = 8;
-/// Number of buckets.
-pub(crate) const BUCKETS: usize = 1 + ((HIGH_OCTAVE - LOW_OCTAVE) * SUB) as usize;
-/// Hull vertices: bucket edges `0..=BUCKETS`.
-const EDGES: usize = BUCKETS + 1;
+use self::model::{Model, bucket};
+use self::regime::Regime;
+
+/// Configuration of [`Adaptive`], the crate's recommended detector.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `memory` | `1h` | half-life of the lateness histogram: how long a pause is remembered |
+/// | `first_interval` | `1s` | prior: before any interval, the expected interval and the scale of the lateness |
+/// | `tail_samples` | 4 | how many of the largest lateness values the exponential tail is fitted to (≥ 1) |
+/// | `min_tail_ratio` | 0.0625 | floor on the tail's scale θ, as a fraction of the interval (> 0, ≤ 1000) |
+/// | `prior_pause` | `1s` | the prior: the tail is at least `prior_pause · w/(w + n)` wide after `n` intervals… |
+/// | `prior_weight` | 8 | … with `w` this weight (0: no prior) |
+/// | `regime_factor` | 3 | once two heartbeats within `regime_window` came `x` and more late, the next is given at least `regime_factor · x` of lateness (0: off; ≤ 1000) |
+/// | `regime_window` | `10s` | how far back that look reaches (between half of it and all of it) |
+///
+/// ```
+/// use accrual::{AdaptiveConfig, ConfigError, Nanos};
+///
+/// let cfg = AdaptiveConfig { memory: Nanos::ZERO, ..Default::default() };
+/// assert_eq!(cfg.validate(), Err(ConfigError::ZeroDuration { field: "adaptive.memory" }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
+pub struct AdaptiveConfig {
+    /// Half-life of the lateness histogram's weights.
+    pub memory: Nanos,
+    /// The prior interval before any arrival pair is known.
+    pub first_interval: Nanos,
+    /// How many of the largest lateness values the tail is fitted to.
+    pub tail_samples: f64,
+    /// The smallest tail scale, as a fraction of the learned interval.
+    pub min_tail_ratio: f64,
+    /// The prior: a pause of this length is taken to have been seen
+    /// [`prior_weight`](Self::prior_weight) times before the first heartbeat.
+    pub prior_pause: Nanos,
+    /// How many times the prior pause counts (0 for none).
+    pub prior_weight: f64,
+    /// After two heartbeats came at least `x` late within [`regime_window`](Self::regime_window),
+    /// the next is allowed at least this many times `x` of lateness, whatever the threshold
+    /// (0 turns it off): a spell of queueing delay lengthens the deadlines while it lasts,
+    /// instead of every deadline, always.
+    pub regime_factor: f64,
+    /// How far back the regime looks: the lateness of the last half window to whole window.
+    pub regime_window: Nanos,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        AdaptiveConfig {
+            memory: Nanos::from_secs(3600),
+            first_interval: Nanos::from_secs(1),
+            tail_samples: 4.0,
+            min_tail_ratio: 0.0625,
+            prior_pause: Nanos::from_secs(1),
+            prior_weight: 8.0,
+            regime_factor: 3.0,
+            regime_window: Nanos::from_secs(10),
+        }
+    }
+}
+
+impl AdaptiveConfig {
+    /// Checks every rule; the detector's constructor calls this.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_positive_duration("adaptive.memory", self.memory)?;
+        check_positive_duration("adaptive.first_interval", self.first_interval)?;
+        check_range("adaptive.tail_samples", self.tail_samples, 1.0, 1e6)?;
+        check_positive("adaptive.min_tail_ratio", self.min_tail_ratio)?;
+        check_range("adaptive.min_tail_ratio", self.min_tail_ratio, 0.0, 1000.0)?;
+        check_bounded("adaptive.prior_pause", self.prior_pause)?;
+        check_range("adaptive.prior_weight", self.prior_weight, 0.0, 1e6)?;
+        check_range("adaptive.regime_factor", self.regime_factor, 0.0, 1000.0)?;
+        check_positive_duration("adaptive.regime_window", self.regime_window)?;
+        check_bounded("adaptive.regime_window", self.regime_window)
+    }
+}
+
 /// Weights are rescaled once they reach `2^RESCALE_OCTAVES`, keeping `f32` counts finite.
 const RESCALE_OCTAVES: f64 = 60.0;
 /// The interval estimate spans at least this many sequence numbers once it has them.
@@ -29,9 +112,6 @@ const REGIME_NOTABLE: f64 = 0.125;
 /// The bytes at the start of [`Adaptive`] that hold everything an ordinary heartbeat reads,
 /// but for its bucket: three cache lines.
 const HOT_BYTES: usize = 192;
-
-/// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
-const SUB_BITS: u32 = SUB.trailing_zeros();
 
 /// How many arrivals apart the model is refitted when it holds `held` samples' weight: the
 /// power of two from [`REFIT_MIN`] to [`REFIT_MAX`] nearest below `held/256`.
@@ -55,33 +135,6 @@ fn whole_part(x: f64) -> f64 {
     } else {
         x
     }
-}
-
-/// The lower edge of bucket `b` in nanoseconds (`b == BUCKETS` gives the top of the range):
-/// `2^octave · (1 + sub/SUB)`, built from its bits, exactly.
-fn edge(b: usize) -> f64 {
-    if b == 0 {
-        return 0.0;
-    }
-    let i = (b - 1) as u64;
-    let octave = u64::from(LOW_OCTAVE) + i / u64::from(SUB);
-    let sub = i % u64::from(SUB);
-    f64::from_bits(((octave + 1023) << 52) | (sub << (52 - SUB_BITS)))
-}
-
-/// The bucket holding lateness `x` ns: its octave is the exponent of `x`, its sub-bucket the
-/// top bits of the mantissa, read from the bits (no logarithm, no rounding).
-fn bucket(x: f64) -> usize {
-    if x.is_nan() || x < edge(1) {
-        return 0;
-    }
-    let bits = x.to_bits();
-    let octave = (bits >> 52) as u32 - 1023; // x ≥ 2^13: positive, normal
-    if octave >= HIGH_OCTAVE {
-        return BUCKETS - 1;
-    }
-    let sub = ((bits >> (52 - SUB_BITS)) as u32) & (SUB - 1);
-    (1 + (octave - LOW_OCTAVE) * SUB + sub) as usize
 }
 
 /// The crate's recommended detector: a per-peer, long-memory model of how late the next
@@ -112,13 +165,11 @@ fn bucket(x: f64) -> usize {
 ///   reach `x`, every deadline allows at least
 ///   [`regime_factor`](AdaptiveConfig::regime_factor)` · x` (3 by default; 0 turns it off).
 ///   One pause alone does not set it, jitter never does, and it lapses a window after the
-///   spell. It lets the threshold be priced for calm times instead of for the worst spell: on
-///   the busy-datacenter scenario of `accrual eval` (congestion spells of about 10 s every two
-///   minutes), 1.3 to 14 % less detection time within 1 mistake per peer-hour on seeds 1 to
-///   10 (within 0.1, up to 22 % less on six seeds and up to 1.6 % more on four), and on every
-///   other scenario the same within 0.4 %. Where heartbeats come late often but independently
-///   (several percent of them lost, say), it allows three times that lateness at any
-///   threshold, which only the smallest thresholds would go below.
+///   spell. It lets the threshold be priced for calm times instead of for the worst spell
+///   (what that buys on the scenarios of `accrual eval` is recorded in `CHANGELOG.md`). Where
+///   heartbeats come late often but independently (several percent of them lost, say), it
+///   allows three times that lateness at any threshold, which only the smallest thresholds
+///   would go below.
 ///
 /// # The threshold
 ///
@@ -144,9 +195,9 @@ fn bucket(x: f64) -> usize {
 /// A heartbeat adds one sample; every one of the first 64, every one more than a quarter
 /// interval late, and then one whenever a 256th of the weight held is new (every 32nd arrival
 /// at first, every 128th with an hour's memory of 100 ms heartbeats, at most every 1024th)
-/// also refit the model (one pass over the histogram, a few thousand instructions), so a
-/// lateness never seen before reshapes the tail at once. A φ query is a binary search.
-/// Heartbeat plus φ: 384 instructions (`BENCHMARKS.md` has its times beside the published crates).
+/// also refit the model (one pass over the histogram's buckets), so a lateness never seen
+/// before reshapes the tail at once. A φ query is a binary search. For the times of a heartbeat
+/// and a query, beside the published crates, see `BENCHMARKS.md`.
 ///
 /// ```
 /// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
@@ -188,250 +239,6 @@ pub struct Adaptive {
     /// The lateness distribution.
     model: Model,
     config: AdaptiveConfig,
-}
-
-/// The two largest lateness values (ns, as `f32`: a few parts in 10^8) of the current half of
-/// the regime window and of the half before it, each pair in decreasing order, and where the
-/// current half began. Half the window is kept here too, beside the values, so that a
-/// heartbeat reads no more cache lines for the regime than it did without one.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Regime {
-    start: u64,
-    half: u64,
-    current: [f32; 2],
-    previous: [f32; 2],
-}
-
-impl Regime {
-    /// An empty regime over windows of `window` ns.
-    fn new(window: u64) -> Self {
-        Regime {
-            start: 0,
-            half: window / 2,
-            current: [0.0; 2],
-            previous: [0.0; 2],
-        }
-    }
-
-    /// The two pairs as of `now`: moved on by one half (the current pair becomes the previous
-    /// one, the current is empty) or by two or more (both empty) since the current half began.
-    fn as_of(&self, now: u64) -> ([f32; 2], [f32; 2]) {
-        let elapsed = now.saturating_sub(self.start);
-        if elapsed < self.half {
-            (self.current, self.previous)
-        } else if elapsed < self.half.saturating_mul(2) {
-            ([0.0; 2], self.current)
-        } else {
-            ([0.0; 2], [0.0; 2])
-        }
-    }
-
-    /// Adds the notable lateness `x` of an arrival at `now`. Only notable lateness is recorded:
-    /// the halves move on lazily, here and in [`level`](Self::level), so that an ordinary
-    /// heartbeat does no work for the regime.
-    fn record(&mut self, now: u64, x: f64) {
-        if now.saturating_sub(self.start) >= self.half {
-            (self.current, self.previous) = self.as_of(now);
-            self.start = now;
-        }
-        let x = x as f32;
-        let [a, b] = self.current;
-        self.current = if x > a {
-            [x, a]
-        } else if x > b {
-            [a, x]
-        } else {
-            [a, b]
-        };
-    }
-
-    /// The second largest value of the two halves as of `now` (the last arrival): a level two
-    /// recent arrivals reached, so that one pause alone does not set it.
-    fn level(&self, now: u64) -> f64 {
-        let ([a, b], [c, d]) = self.as_of(now);
-        f64::from(a.min(c).max(b).max(d))
-    }
-}
-
-/// One lateness distribution: a decayed histogram and the fitted survival curve.
-#[derive(Debug, Clone)]
-#[repr(C)]
-struct Model {
-    total: f64,
-    /// Samples recorded (undecayed), for the prior's fading.
-    samples: u64,
-    /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
-    top: f64,
-    s_top: f64,
-    theta: f64,
-    hull_len: usize,
-    /// Decayed lateness mass per bucket, in units of the detector's `unit`.
-    counts: [f32; BUCKETS],
-    /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
-    /// leaving each vertex (the last one leaves into the tail).
-    hull: [u8; EDGES],
-    slopes: [f64; EDGES],
-}
-
-impl Model {
-    fn new(theta: f64) -> Self {
-        Model {
-            counts: [0.0; BUCKETS],
-            total: 0.0,
-            samples: 0,
-            hull: [0; EDGES],
-            slopes: [0.0; EDGES],
-            hull_len: 0,
-            top: 0.0,
-            s_top: 1.0,
-            theta,
-        }
-    }
-
-    fn rescale(&mut self, scale: f64) {
-        for c in &mut self.counts {
-            *c = (f64::from(*c) * scale) as f32;
-        }
-        self.total *= scale;
-    }
-
-    fn add(&mut self, lateness: f64, unit: f64) {
-        let b = bucket(lateness);
-        self.counts[b] = (f64::from(self.counts[b]) + unit) as f32;
-        self.total += unit;
-        self.samples += 1;
-    }
-
-    /// Recomputes the hull of the survival curve and its tail from the counts.
-    fn refit(&mut self, unit: f64, floor: f64, config: &AdaptiveConfig) {
-        let prior = {
-            let w0 = config.prior_weight;
-            if w0 > 0.0 {
-                config.prior_pause.as_nanos() as f64 * w0 / (w0 + self.samples as f64)
-            } else {
-                0.0
-            }
-        };
-        let n = self.total + unit;
-        let Some(top_bucket) = self.counts.iter().rposition(|&c| c > 0.0) else {
-            // No lateness yet: the prior alone.
-            self.hull_len = 0;
-            self.top = 0.0;
-            self.s_top = 1.0;
-            self.theta = prior
-                .max(floor)
-                .max(config.first_interval.as_nanos() as f64);
-            return;
-        };
-        // The lower convex hull of (edge(b), S(edge(b))), b = 0..=top_bucket + 1, by monotone
-        // chain; S at an edge is (mass at or above it + one unit) / (n + one unit).
-        let mut above = self.total;
-        let mut len = 0usize;
-        let mut hx = [0f64; EDGES];
-        let mut hs = [0f64; EDGES];
-        for b in 0..=top_bucket + 1 {
-            let x = edge(b);
-            let s = (above.max(0.0) + unit) / n;
-            while len >= 2 {
-                let (x1, s1, x2, s2) = (hx[len - 2], hs[len - 2], hx[len - 1], hs[len - 1]);
-                // Drop the middle vertex unless it lies strictly below the chord.
-                if (s2 - s1) * (x - x1) >= (s - s1) * (x2 - x1) {
-                    len -= 1;
-                } else {
-                    break;
-                }
-            }
-            hx[len] = x;
-            hs[len] = s;
-            self.hull[len] = b as u8;
-            len += 1;
-            if b <= top_bucket {
-                above -= f64::from(self.counts[b]);
-            }
-        }
-        // The tail: the mean excess of the largest `tail_samples` over where they begin.
-        let want = config.tail_samples * unit;
-        let (mut mass, mut sum, mut start) = (0.0, 0.0, 0usize);
-        for b in (0..=top_bucket).rev() {
-            let c = f64::from(self.counts[b]);
-            mass += c;
-            sum += c * 0.5 * (edge(b) + edge(b + 1));
-            start = b;
-            if mass >= want {
-                break;
-            }
-        }
-        let s_top = unit / n;
-        let mut theta = if mass > 0.0 {
-            sum / mass - edge(start)
-        } else {
-            0.0
-        };
-        theta = theta.max(floor).max(prior);
-        for i in 0..len.saturating_sub(1) {
-            self.slopes[i] = (hs[i + 1] - hs[i]) / (hx[i + 1] - hx[i]);
-        }
-        // The tail's scale is widened if needed so that the curve stays convex where it leaves
-        // the last vertex.
-        if len >= 2 {
-            let last = (hs[len - 1] - hs[len - 2]) / (hx[len - 1] - hx[len - 2]);
-            if last < 0.0 {
-                theta = theta.max(s_top / -last);
-            }
-        }
-        self.slopes[len - 1] = (-s_top / theta).min(-f64::MIN_POSITIVE);
-        // Rounding must not break the order of the slopes (φ would then fall): each is at
-        // most the next, and all are negative.
-        for i in (0..len - 1).rev() {
-            self.slopes[i] = self.slopes[i].min(self.slopes[i + 1]);
-        }
-        self.hull_len = len;
-        self.top = edge(top_bucket + 1);
-        self.s_top = s_top;
-        self.theta = theta;
-    }
-
-    /// The lateness allowed when a false suspicion costs `w` ns.
-    fn allowance(&self, w: f64) -> f64 {
-        // Into the tail once the tail's slope at its start is steeper than 1/W.
-        if w * self.s_top >= self.theta {
-            return self.top + self.theta * (w * self.s_top / self.theta).ln();
-        }
-        let limit = -1.0 / w;
-        for i in 0..self.hull_len {
-            if self.slopes[i] >= limit {
-                return edge(usize::from(self.hull[i]));
-            }
-        }
-        self.top
-    }
-
-    /// The smallest price `W` whose allowance reaches beyond lateness `x > 0` (0 if none needed).
-    fn price(&self, x: f64) -> f64 {
-        if x > self.top {
-            let s = self.s_top * (-(x - self.top) / self.theta).exp();
-            return self.theta / s;
-        }
-        let b = self.hull[..self.hull_len].partition_point(|&v| edge(usize::from(v)) < x);
-        if b == 0 {
-            return 0.0;
-        }
-        -1.0 / self.slopes[b - 1]
-    }
-
-    /// The model's probability that the lateness exceeds `x`.
-    fn survival(&self, x: f64, unit: f64) -> f64 {
-        if x >= self.top {
-            return (self.s_top * (-(x - self.top) / self.theta).exp()).min(1.0);
-        }
-        // S is linear between edges: find the bucket and interpolate.
-        let b = bucket(x);
-        let n = self.total + unit;
-        let above: f64 = self.counts[b + 1..].iter().map(|&c| f64::from(c)).sum();
-        let inside = f64::from(self.counts[b]);
-        let frac = ((edge(b + 1) - x) / (edge(b + 1) - edge(b))).clamp(0.0, 1.0);
-        ((above + inside * frac + unit) / n).min(1.0)
-    }
 }
 
 impl Adaptive {
@@ -673,20 +480,6 @@ impl Detector for Adaptive {
 mod tests {
     use super::*;
 
-    #[test]
-    fn buckets_cover_their_edges() {
-        for b in 0..BUCKETS {
-            assert!(edge(b) < edge(b + 1), "{b}");
-            if b > 0 {
-                assert_eq!(bucket(edge(b)), b, "{b}");
-            }
-            assert_eq!(bucket(edge(b + 1) - 1.0), b.min(BUCKETS - 1), "{b}");
-        }
-        assert_eq!(bucket(-5.0), 0);
-        assert_eq!(bucket(f64::NAN), 0);
-        assert_eq!(bucket(1e30), BUCKETS - 1);
-    }
-
     /// Every field an ordinary heartbeat reads lies in the first [`HOT_BYTES`] of the detector
     /// (which `prefetch_fixed` asks for), and the detector starts a cache line.
     #[test]
@@ -780,179 +573,5 @@ mod tests {
             }
         }
         assert!(worst < 0.01, "largest excess cost {worst}");
-    }
-}
-
-/// Snapshots (feature `serde`): everything the detector learned, floats as their bit patterns so
-/// that a restored detector answers exactly as the original did. Reading checks every rule the
-/// state obeys (finite, non-negative weights; a hull of increasing edges whose slopes are
-/// negative and non-decreasing; a positive tail) and refuses a state that breaks one.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{Adaptive, BUCKETS, EDGES, Model, Regime};
-    use crate::config::AdaptiveConfig;
-    use crate::detector::ArrivalLog;
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct State {
-        config: AdaptiveConfig,
-        log: ArrivalLog,
-        first: Option<(u64, u64)>,
-        anchor: (u64, u64),
-        next_anchor: (u64, u64),
-        eta: u64,
-        unit: u64,
-        origin: u64,
-        counts: Vec<u32>,
-        total: u64,
-        samples: u64,
-        hull: Vec<u8>,
-        slopes: Vec<u64>,
-        top: u64,
-        s_top: u64,
-        theta: u64,
-        /// The regime: where its current half began, and the bits of its two pairs (absent
-        /// from snapshots taken before it existed: an empty regime).
-        #[serde(default)]
-        regime_start: u64,
-        #[serde(default)]
-        regime: [u32; 4],
-    }
-
-    impl Serialize for Adaptive {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let m = &self.model;
-            State {
-                config: self.config,
-                log: self.log,
-                first: self.first,
-                anchor: self.anchor,
-                next_anchor: self.next_anchor,
-                eta: self.eta.to_bits(),
-                unit: self.unit.to_bits(),
-                origin: self.origin,
-                counts: m.counts.iter().map(|c| c.to_bits()).collect(),
-                total: m.total.to_bits(),
-                samples: m.samples,
-                hull: m.hull[..m.hull_len].to_vec(),
-                slopes: m.slopes[..m.hull_len].iter().map(|s| s.to_bits()).collect(),
-                top: m.top.to_bits(),
-                s_top: m.s_top.to_bits(),
-                theta: m.theta.to_bits(),
-                regime_start: self.regime.start,
-                regime: {
-                    let ([a, b], [c, d]) = (self.regime.current, self.regime.previous);
-                    [a, b, c, d].map(f32::to_bits)
-                },
-            }
-            .serialize(s)
-        }
-    }
-
-    fn check(ok: bool, rule: &str) -> Result<(), String> {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("adaptive: {rule}"))
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Adaptive {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = State::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            let f = f64::from_bits;
-            let (eta, unit, total) = (f(o.eta), f(o.unit), f(o.total));
-            let (top, s_top, theta) = (f(o.top), f(o.s_top), f(o.theta));
-            let counts: Vec<f32> = o.counts.iter().map(|&c| f32::from_bits(c)).collect();
-            let slopes: Vec<f64> = o.slopes.iter().map(|&s| f(s)).collect();
-            let [a, b, c, d] = o.regime.map(f32::from_bits);
-            let rules = [
-                (
-                    eta.is_finite() && eta > 0.0,
-                    "the interval must be positive and finite",
-                ),
-                (
-                    unit.is_finite() && unit >= 1.0,
-                    "the weight unit must be finite and at least 1",
-                ),
-                (
-                    total.is_finite() && total >= 0.0,
-                    "the total weight must be finite and not negative",
-                ),
-                (
-                    counts.len() == BUCKETS,
-                    "the histogram has the wrong number of buckets",
-                ),
-                (
-                    counts.iter().all(|c| c.is_finite() && *c >= 0.0),
-                    "a bucket's weight is negative or not finite",
-                ),
-                (
-                    o.hull.len() <= EDGES && o.hull.len() == slopes.len(),
-                    "the hull has too many vertices, or a slope per vertex missing",
-                ),
-                (
-                    o.hull.windows(2).all(|w| w[0] < w[1])
-                        && o.hull.iter().all(|&v| usize::from(v) <= BUCKETS),
-                    "the hull's vertices are not increasing bucket edges",
-                ),
-                (
-                    slopes.iter().all(|s| s.is_finite() && *s < 0.0)
-                        && slopes.windows(2).all(|w| w[0] <= w[1]),
-                    "the hull's slopes are not negative and non-decreasing",
-                ),
-                (
-                    top.is_finite() && top >= 0.0,
-                    "the tail's start must be finite and not negative",
-                ),
-                (
-                    s_top.is_finite() && s_top > 0.0 && s_top <= 1.0,
-                    "the tail's probability must be in (0, 1]",
-                ),
-                (
-                    theta.is_finite() && theta > 0.0,
-                    "the tail's scale must be positive and finite",
-                ),
-                (
-                    [a, b, c, d].iter().all(|x| x.is_finite() && *x >= 0.0) && a >= b && c >= d,
-                    "the regime's lateness values must be finite, not negative, and in order",
-                ),
-            ];
-            for (ok, rule) in rules {
-                check(ok, rule).map_err(D::Error::custom)?;
-            }
-            let mut model = Model::new(theta);
-            model.counts.copy_from_slice(&counts);
-            model.total = total;
-            model.samples = o.samples;
-            model.hull_len = o.hull.len();
-            model.hull[..o.hull.len()].copy_from_slice(&o.hull);
-            model.slopes[..slopes.len()].copy_from_slice(&slopes);
-            model.top = top;
-            model.s_top = s_top;
-            Ok(Adaptive {
-                config: o.config,
-                log: o.log,
-                first: o.first,
-                anchor: o.anchor,
-                next_anchor: o.next_anchor,
-                regime: Regime {
-                    start: o.regime_start,
-                    current: [a, b],
-                    previous: [c, d],
-                    ..Regime::new(o.config.regime_window.as_nanos())
-                },
-                eta,
-                unit,
-                origin: o.origin,
-                half_life: o.config.memory.as_nanos() as f64,
-                model,
-            })
-        }
     }
 }
