@@ -2,7 +2,7 @@
 //! [`AnyDetector`] (a detector of any kind, built from one).
 //!
 //! Both enums, their checks, names and dispatch are generated from the single list in
-//! [`kinds!`] below. A new detector kind is one line there; the monitor, snapshots and the
+//! `kinds!` below. A new detector kind is one line there; the monitor, snapshots and the
 //! measuring tool (`accrual-eval`) all take their kinds from here.
 
 use crate::config::ConfigError;

@@ -4,9 +4,9 @@
 
 use std::hash::Hash;
 
-use super::peer::PeerDetector;
 use super::store::PeerHash;
 use super::{MAX_SHARDS, Monitor, MonitorError};
+use crate::detector::AnyDetector;
 use crate::detector::Arrival;
 use crate::time::{Clock, Nanos};
 
@@ -116,8 +116,8 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         };
         // How much of a peer's entry a heartbeat reads (its key and its detector's inline part),
         // and whether that is all of the detector.
-        let entry = PeerDetector::inline_bytes::<K>(&self.config.detector);
-        let inline = PeerDetector::is_inline(&self.config.detector);
+        let entry = AnyDetector::inline_bytes::<K>(&self.config.detector);
+        let inline = AnyDetector::is_inline(&self.config.detector);
         let n = self.shards.len();
         for (r, round) in batch.chunks(BATCH_ROUND).enumerate() {
             let base = r * BATCH_ROUND;

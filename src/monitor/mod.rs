@@ -157,7 +157,8 @@ pub use error::MonitorError;
 pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};
 pub use tick::{Collective, Evaluation, Stall};
 
-use peer::{PeerDetector, Rtt, Slot};
+use crate::detector::AnyDetector;
+use peer::{Rtt, Slot};
 use store::{PeerHash, Shard};
 use tick::TickState;
 
@@ -201,7 +202,7 @@ pub struct Monitor<K, C: Clock = MonotonicClock> {
     hasher: RandomState,
     shards: Box<[Padded<RwLock<Shard<K>>>]>,
     /// A fresh detector, cloned for each new peer.
-    template: PeerDetector,
+    template: AnyDetector,
     /// A fresh estimator, cloned for a peer's first round-trip sample.
     rtt_template: TimeoutEstimator,
     /// What a cold estimator answers.
@@ -258,7 +259,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// ```
     pub fn with_clock(config: MonitorConfig, clock: C) -> Result<Self, ConfigError> {
         config.validate()?;
-        let template = PeerDetector::new(&config.detector)?;
+        let template = AnyDetector::new(&config.detector)?;
         let mut rtt_template = TimeoutEstimator::new(config.timeout.clone())?;
         // A cold estimator's answer does not depend on the instant.
         let cold_timeout = rtt_template.timeout(Nanos::ZERO);
@@ -829,7 +830,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
 /// that runs past an overdue tick (a stall no tick has noticed yet), was partly spent with the
 /// monitor away: the heartbeat ending it may have waited unread, so its interval says nothing
 /// about the peer and a learning detector does not learn it
-/// ([`Detector::record_unlearned`](crate::Detector::record_unlearned)).
+/// ([`Detector::record_unlearned`]).
 #[derive(Debug)]
 pub(crate) struct Absence {
     /// Nanoseconds of the last tick before the latest stall, and of the tick that noticed it

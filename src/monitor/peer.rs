@@ -1,20 +1,18 @@
 //! One peer's state: its detector, its level, and its request-timeout estimator once it has
 //! round-trip samples.
 
-use crate::detector::{Detector, DetectorConfig};
+use crate::detector::{AnyDetector, Detector, DetectorConfig};
 use crate::prefetch;
 use crate::suspicion::Level;
 use crate::time::Nanos;
 use crate::timeout::TimeoutEstimator;
 
-/// A peer's detector: one of any kind.
-pub(crate) use crate::detector::AnyDetector as PeerDetector;
-
-impl PeerDetector {
+/// The monitor's use of a peer's detector: which of its lines a heartbeat will touch.
+impl AnyDetector {
     /// Asks for the lines of the detector whose place depends on a heartbeat at `at`, after
-    /// [`prefetch_fixed`](Self::prefetch_fixed): see [`Adaptive::prefetch_bucket`].
+    /// [`prefetch_fixed`](Self::prefetch_fixed): see [`Adaptive::prefetch_bucket`](crate::Adaptive::prefetch_bucket).
     pub(crate) fn prefetch_dependent(&self, at: Nanos) {
-        if let PeerDetector::Adaptive(d) = self {
+        if let AnyDetector::Adaptive(d) = self {
             d.prefetch_bucket(at);
         }
         // Nothing of the others' depends on the heartbeat.
@@ -31,7 +29,7 @@ impl PeerDetector {
     /// is inline, the others are a pointer.
     pub(crate) fn inline_bytes<K>(config: &DetectorConfig) -> usize {
         let detector = if Self::is_inline(config) {
-            size_of::<PeerDetector>()
+            size_of::<AnyDetector>()
         } else {
             // The variant's tag and its box, as rustc lays the enum out today (a hint only: a
             // different layout would prefetch too little, never change a result).
@@ -41,15 +39,15 @@ impl PeerDetector {
     }
 
     /// Asks for the lines at fixed places that a heartbeat touches in a boxed detector (see
-    /// [`Adaptive::prefetch_fixed`]); the compact one is inline in the slot.
+    /// [`Adaptive::prefetch_fixed`](crate::Adaptive::prefetch_fixed)); the compact one is inline in the slot.
     pub(crate) fn prefetch_fixed(&self) {
         match self {
-            PeerDetector::Fixed(_) => {}
-            PeerDetector::Adaptive(d) => d.prefetch_fixed(),
-            PeerDetector::PhiNormal(d) => prefetch::line(&**d),
-            PeerDetector::PhiExponential(d) => prefetch::line(&**d),
-            PeerDetector::Chen(d) => prefetch::line(&**d),
-            PeerDetector::Empirical(d) => prefetch::line(&**d),
+            AnyDetector::Fixed(_) => {}
+            AnyDetector::Adaptive(d) => d.prefetch_fixed(),
+            AnyDetector::PhiNormal(d) => prefetch::line(&**d),
+            AnyDetector::PhiExponential(d) => prefetch::line(&**d),
+            AnyDetector::Chen(d) => prefetch::line(&**d),
+            AnyDetector::Empirical(d) => prefetch::line(&**d),
         }
     }
 }
@@ -71,7 +69,7 @@ pub(crate) struct Rtt {
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub(crate) struct Slot {
-    pub(crate) detector: PeerDetector,
+    pub(crate) detector: AnyDetector,
     /// Built on the first round-trip sample: its histograms are large.
     pub(crate) rtt: Option<Box<Rtt>>,
     /// When `level` was entered; meaningless while it is the initial `Unknown`.
@@ -80,7 +78,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(detector: PeerDetector) -> Self {
+    pub(crate) fn new(detector: AnyDetector) -> Self {
         Slot {
             detector,
             rtt: None,
@@ -160,7 +158,7 @@ mod tests {
 
     #[test]
     fn the_compact_slot_is_small() {
-        assert_eq!(std::mem::size_of::<PeerDetector>(), 64);
+        assert_eq!(std::mem::size_of::<AnyDetector>(), 64);
         assert_eq!(std::mem::size_of::<Slot>(), 88);
         assert_eq!(std::mem::size_of::<Option<Slot>>(), 88);
     }

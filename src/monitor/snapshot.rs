@@ -7,11 +7,12 @@ use std::sync::atomic::Ordering;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::detector::AnyDetector;
 use crate::detector::DetectorConfig;
 use crate::monitor::Monitor;
 use crate::monitor::config::MonitorConfig;
 use crate::monitor::digest::digest;
-use crate::monitor::peer::{PeerDetector, Rtt, Slot};
+use crate::monitor::peer::{Rtt, Slot};
 use crate::suspicion::Level;
 use crate::time::{Clock, Nanos};
 use crate::timeout::TimeoutConfig;
@@ -87,7 +88,7 @@ struct V1<K> {
 #[serde(deny_unknown_fields)]
 struct PeerSnapshot<K> {
     peer: K,
-    detector: PeerDetector,
+    detector: AnyDetector,
     level: Level,
     since: Option<Nanos>,
     rtt: Option<Rtt>,
@@ -426,7 +427,7 @@ mod tests {
         );
         let err = forge(|v| {
             v.peers[2].detector =
-                PeerDetector::new(&DetectorConfig::Fixed(FixedConfig::default())).unwrap();
+                AnyDetector::new(&DetectorConfig::Fixed(FixedConfig::default())).unwrap();
         })
         .unwrap_err();
         assert!(
