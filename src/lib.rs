@@ -2,7 +2,30 @@
 //!
 //! Adaptive failure detection. Feed `accrual` the arrival times of a peer's heartbeats; it
 //! answers how suspicious the peer's silence is (φ), when it will be suspected if nothing else
-//! arrives, and whether it is alive, suspect or dead.
+//! arrives, and whether it is alive, suspect or dead. It also answers how long the next
+//! request to a peer may take.
+//!
+//! ## The recommended path
+//!
+//! One [`Monitor`] for all peers, with the default detector ([`Adaptive`]) on the process's
+//! monotonic clock:
+//!
+//! ```
+//! use accrual::{Monitor, MonitorConfig};
+//!
+//! let monitor = Monitor::new(MonitorConfig::default())?;
+//! let peer = "db-1".to_string();
+//! monitor.heartbeat(&peer)?; // on every heartbeat, from any thread
+//! let events = monitor.tick(monitor.now()); // every `tick_interval`: level changes
+//! let suspect_after = monitor.deadline(&peer); // the last instant it is trusted
+//! let timeout = monitor.request_timeout(&peer); // for the next request to it
+//! # let _ = (events, suspect_after, timeout);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Monitor::with_clock`] takes a [`ManualClock`] in tests and simulations. Each detector
+//! lives in its own file under [`detector`], with its configuration; [`DetectorConfig`] lists
+//! them all.
 //!
 //! ## The model
 //!
@@ -33,8 +56,9 @@
 //!
 //! A [`Monitor`] watches many peers at once, from many threads: every peer's detector, level
 //! and request-timeout estimator sit in sharded tables that a heartbeat reaches without a
-//! global lock or an allocation, bounded in peers and in bytes (about 120 bytes per peer with a
-//! fixed timeout, 2.4 KB with the default φ detector). The monitor notices its own stalls (a
+//! global lock or an allocation, bounded in peers and in bytes (at most 128 bytes per peer with
+//! a fixed timeout and 4 KiB with the default detector, as its tests check; measured figures
+//! are in `BENCHMARKS.md`). The monitor notices its own stalls (a
 //! tick that runs late means it, not the peers, was absent) and holds new suspicions back until
 //! the heartbeats queued meanwhile are read; it reports many peers turning suspect at once as
 //! a local or network fault, caps how many may be dead at once, and, with the `serde` feature,
