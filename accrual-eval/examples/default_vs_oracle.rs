@@ -1,11 +1,11 @@
-//! The `default` detector against the per-peer hindsight oracle and the best canonical family,
+//! The default detector (`Adaptive`) against the per-peer hindsight oracle and the best canonical family,
 //! on generated fleets: the ratios of mean detection time at budgets of 1 and 0.1 mistakes per
 //! peer-hour.
 //!
 //! ```text
-//! cargo run --release --example default_vs_oracle -- [--seeds 1,2] [--peers 20] [--secs 1200]
-//!     [--warmup 6000] [--scenarios lan,wan,...] [--mix 'lan=16,jvm=4;wan=10,cloud-vm=10']
-//!     [--canonical] [--law 10]
+//! cargo run --release -p accrual-eval --example default_vs_oracle -- \
+//!     [--seeds 1,2] [--peers 20] [--secs 1200] [--warmup 6000] [--scenarios lan,wan,...]
+//!     [--mix 'lan=16,jvm=4;wan=10,cloud-vm=10'] [--canonical] [--law 10]
 //! ```
 //!
 //! `--mix` replaces the scenarios with fleets of the given composition (`;` between fleets,

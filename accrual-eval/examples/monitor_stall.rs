@@ -1,8 +1,8 @@
 //! What the monitor's own stalls cost: the `monitor-stall` scenario (qos-spec §3) scored with
 //! and without its stalls, for baseline detectors and for the monitor.
 //!
-//! `cargo run --release --example monitor_stall [-- SEED [MINUTES]]` (defaults: seed 11, 30
-//! minutes, 20 peers). A suspicion is caused by the stalls when the trace with stalls has it
+//! `cargo run --release -p accrual-eval --example monitor_stall [-- SEED [MINUTES]]`
+//! (defaults: seed 11, 30 minutes, 20 peers). A suspicion is caused by the stalls when the trace with stalls has it
 //! and the same trace without them does not have it at the same tick.
 
 use accrual::FixedConfig;

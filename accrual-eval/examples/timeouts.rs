@@ -3,7 +3,7 @@
 //! `accrual-eval/data/seattle-rtt.csv`), and the best mean timeout each family reaches within a
 //! premature-timeout budget of 1% and of 0.1%, beside the per-peer hindsight oracle.
 //!
-//! Run with `cargo run --release --example timeouts [-- TRACE.csv]`.
+//! Run with `cargo run --release -p accrual-eval --example timeouts [-- TRACE.csv]`.
 
 use std::io::Write;
 

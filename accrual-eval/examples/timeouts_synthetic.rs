@@ -2,7 +2,7 @@
 //! the best mean timeout each reaches within a premature-timeout budget of 1% and 0.1%, and
 //! the per-peer hindsight oracle.
 //!
-//! Run with `cargo run --release --example timeouts_synthetic [-- SEED]`.
+//! Run with `cargo run --release -p accrual-eval --example timeouts_synthetic [-- SEED]`.
 
 use std::io::Write;
 
