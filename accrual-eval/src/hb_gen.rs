@@ -18,9 +18,11 @@ use accrual::time::Nanos;
 /// | `jvm` | JVM-like service: LAN delays; stop-the-world pauses of 100 ms–3 s every ~3 min (per peer), during which nothing is sent; the heartbeats due are sent together when the pause ends |
 /// | `monitor-stall` | LAN and datacenter peers, while the monitor itself stalls for 0.5–10 s every ~3 min: its ticks stop; when it resumes, its overdue tick runs at once, and every heartbeat that arrived meanwhile is received 1 µs after that tick, as a real monitor reads its queued datagrams only after the tick that was due. [`generate_with`] and [`MonitorStalls::Off`] give the same trace (same seed, same peers, same heartbeats) with a monitor that never stalls; [`monitor_stalls`] lists the stalls |
 /// | `mixed` | a fleet of all of the above (monitor stalls excepted), peer by peer |
+/// | `random` | every peer draws its whole link and host from wide priors (see [`RANDOM_PRIORS`]): its heartbeat interval, clock drift and timer noise, delay law, loss bursts, congestion, route changes, and pauses as rare as once in six hours; a fleet is only as benign as its draw |
 ///
-/// Heartbeats are sent every 100 ms; the monitor ticks every 100 ms (`@monitor` rows). A
-/// peer's `send_ns` is its own clock: the true send time plus a random offset of up to an hour.
+/// Heartbeats are sent every 100 ms (in `random`, every peer's own interval); the monitor ticks
+/// every 100 ms (`@monitor` rows). A peer's `send_ns` is its own clock: the true send time plus
+/// a random offset of up to an hour (in `random`, also running fast or slow by its drift).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scenario {
     /// Same-rack LAN.
@@ -37,6 +39,8 @@ pub enum Scenario {
     MonitorStall,
     /// A fleet of every kind.
     Mixed,
+    /// Every peer drawn from wide priors.
+    Random,
 }
 
 /// The heartbeat interval of generated traces.
@@ -44,7 +48,7 @@ pub const INTERVAL: Nanos = Nanos::from_millis(100);
 
 impl Scenario {
     /// The built-in suite, in report order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Lan,
         Scenario::Datacenter,
         Scenario::Wan,
@@ -52,6 +56,7 @@ impl Scenario {
         Scenario::Jvm,
         Scenario::MonitorStall,
         Scenario::Mixed,
+        Scenario::Random,
     ];
 
     /// The kinds of peer a fleet is made of: every scenario but the two fleets (`monitor-stall`
@@ -74,6 +79,7 @@ impl Scenario {
             Scenario::Jvm => "jvm",
             Scenario::MonitorStall => "monitor-stall",
             Scenario::Mixed => "mixed",
+            Scenario::Random => "random",
         }
     }
 }
@@ -252,11 +258,18 @@ fn peer(
 ) -> HeartbeatPeer {
     let mut rng = Rng::stream(seed, p as u64);
     let offset = (rng.unit() * 3600.0 * S) as u64;
-    let rows = link(kind, &mut rng, d)
+    let (rows, drift) = match kind {
+        Scenario::Random => {
+            let link = RandomLink::draw(&mut rng);
+            (link.heartbeats(&mut rng, d), link.drift)
+        }
+        _ => (link(kind, &mut rng, d), 0.0),
+    };
+    let rows = rows
         .into_iter()
         .map(|(seq, sent, recv)| Heartbeat {
             seq,
-            send: Some(sent as u64 + offset),
+            send: Some((sent * (1.0 + drift)) as u64 + offset),
             recv: release(recv) as u64,
         })
         .collect();
@@ -479,7 +492,11 @@ fn link(kind: Scenario, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
         }
         let mut delay = base;
         match kind {
-            Scenario::Lan | Scenario::Jvm | Scenario::Mixed | Scenario::MonitorStall => {
+            Scenario::Lan
+            | Scenario::Jvm
+            | Scenario::Mixed
+            | Scenario::MonitorStall
+            | Scenario::Random => {
                 delay += rng.exponential(0.05 * MS);
                 if rng.chance(0.001) {
                     delay += between(rng, 1.0, 10.0) * MS;
@@ -515,4 +532,165 @@ fn link(kind: Scenario, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
         out.push((seq, sent, sent + delay));
     }
     out
+}
+
+/// The priors of the `random` scenario, one line per drawn quantity: what every peer of a
+/// `random` fleet draws, independently of every other peer. "log-uniform a–b" draws `ln x`
+/// uniformly; "p: …" means the peer has the feature with probability `p`.
+pub const RANDOM_PRIORS: &str = "\
+interval: log-uniform 20 ms – 2 s
+clock drift: uniform ±200 ppm (the sender's timer and its send_ns run fast or slow)
+timer noise: exponential, mean log-uniform 1 µs – 5% of the interval
+base delay: log-uniform 50 µs – 200 ms
+jitter law: one of exponential, Pareto (index uniform 1.2–3) or log-normal (σ uniform 0.3–1.5), scale log-uniform 10 µs – 20 ms
+loss: Gilbert–Elliott, good→bad log-uniform 1e-5 – 1e-2 per heartbeat, bad→good uniform 0.05–0.6, loss while bad uniform 0.2–1, while good log-uniform 1e-6 – 1e-2
+congestion, p 0.5: episodes every log-uniform 30 s – 1 h (exponential gaps), lasting log-uniform 1–60 s, adding exponential delay of mean log-uniform 1–100 ms
+route changes, p 0.4: every log-uniform 1 min – 2 h, the base delay moves to uniform 0.5–3× its drawn value
+pauses, p 0.6: every log-uniform 20 s – 6 h (exponential gaps, so some peers pause never or once in a trace), lasting log-uniform 50 ms – 8 s; half the pausing peers send nothing while paused (a stalled VM), half send every heartbeat due when the pause ends (a stop-the-world collector)";
+
+/// One `random` peer's link and host, drawn from [`RANDOM_PRIORS`].
+#[derive(Debug, Clone)]
+struct RandomLink {
+    interval: f64,
+    drift: f64,
+    timer_noise: f64,
+    base: f64,
+    jitter: Jitter,
+    good_to_bad: f64,
+    bad_to_good: f64,
+    loss_bad: f64,
+    loss_good: f64,
+    /// `(mean gap, mean length, mean extra delay)`.
+    congestion: Option<(f64, f64, f64)>,
+    /// Mean time between route changes.
+    routes: Option<f64>,
+    /// `(mean gap, shortest, longest, silent)`.
+    pauses: Option<(f64, f64, f64, bool)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Jitter {
+    Exponential(f64),
+    Pareto(f64, f64),
+    LogNormal(f64, f64),
+}
+
+impl RandomLink {
+    fn draw(rng: &mut Rng) -> Self {
+        let log_uniform =
+            |rng: &mut Rng, lo: f64, hi: f64| (lo.ln() + (hi / lo).ln() * rng.unit()).exp();
+        let uniform = |rng: &mut Rng, lo: f64, hi: f64| lo + (hi - lo) * rng.unit();
+        let interval = log_uniform(rng, 20.0 * MS, 2.0 * S);
+        let drift = uniform(rng, -200e-6, 200e-6);
+        let timer_noise = log_uniform(rng, 1e-3 * MS, 0.05 * interval);
+        let base = log_uniform(rng, 0.05 * MS, 200.0 * MS);
+        let scale = log_uniform(rng, 0.01 * MS, 20.0 * MS);
+        let jitter = match (rng.unit() * 3.0) as u32 {
+            0 => Jitter::Exponential(scale),
+            1 => Jitter::Pareto(scale, uniform(rng, 1.2, 3.0)),
+            _ => Jitter::LogNormal(scale, uniform(rng, 0.3, 1.5)),
+        };
+        let good_to_bad = log_uniform(rng, 1e-5, 1e-2);
+        let bad_to_good = uniform(rng, 0.05, 0.6);
+        let loss_bad = uniform(rng, 0.2, 1.0);
+        let loss_good = log_uniform(rng, 1e-6, 1e-2);
+        let congestion = rng.chance(0.5).then(|| {
+            (
+                log_uniform(rng, 30.0 * S, 3600.0 * S),
+                log_uniform(rng, 1.0 * S, 60.0 * S),
+                log_uniform(rng, 1.0 * MS, 100.0 * MS),
+            )
+        });
+        let routes = rng
+            .chance(0.4)
+            .then(|| log_uniform(rng, 60.0 * S, 7200.0 * S));
+        let pauses = rng.chance(0.6).then(|| {
+            let gap = log_uniform(rng, 20.0 * S, 6.0 * 3600.0 * S);
+            let a = log_uniform(rng, 50.0 * MS, 8.0 * S);
+            let b = log_uniform(rng, 50.0 * MS, 8.0 * S);
+            (gap, a.min(b), a.max(b), rng.chance(0.5))
+        });
+        RandomLink {
+            interval,
+            drift,
+            timer_noise,
+            base,
+            jitter,
+            good_to_bad,
+            bad_to_good,
+            loss_bad,
+            loss_good,
+            congestion,
+            routes,
+            pauses,
+        }
+    }
+
+    /// `(seq, sent, received)` over `duration` ns of true time.
+    fn heartbeats(&self, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
+        // The sender's timer runs on its own clock: `interval` of its time is this much of ours.
+        let period = self.interval / (1.0 + self.drift);
+        let mut out = Vec::with_capacity((duration / period) as usize + 1);
+        let mut base = self.base;
+        let mut next_route = self.routes.map_or(f64::INFINITY, |m| rng.exponential(m));
+        let (mut congested_until, mut next_congestion) = (
+            -1.0f64,
+            self.congestion
+                .map_or(f64::INFINITY, |(gap, _, _)| rng.exponential(gap)),
+        );
+        let (mut pause_start, mut pause_end) = (-1.0f64, -1.0f64);
+        let mut next_pause = self
+            .pauses
+            .map_or(f64::INFINITY, |(gap, ..)| rng.exponential(gap));
+        let mut bad = false;
+        let mut seq = 0u64;
+        let mut due = rng.unit() * period;
+        while due < duration {
+            seq += 1;
+            let mut sent = due + rng.exponential(self.timer_noise);
+            due += period;
+            if let Some((gap, lo, hi, _)) = self.pauses
+                && sent >= next_pause
+            {
+                pause_start = next_pause;
+                pause_end = next_pause + (lo.ln() + (hi / lo).ln() * rng.unit()).exp();
+                next_pause = pause_end + rng.exponential(gap);
+            }
+            if sent >= pause_start && sent < pause_end {
+                match self.pauses {
+                    Some((.., true)) => continue,
+                    _ => sent = pause_end + (seq % 4) as f64 * 1e3,
+                }
+            }
+            while sent >= next_route {
+                base = self.base * (0.5 + 2.5 * rng.unit());
+                next_route += self.routes.map_or(f64::INFINITY, |m| rng.exponential(m));
+            }
+            let mut delay = base
+                + match self.jitter {
+                    Jitter::Exponential(mean) => rng.exponential(mean),
+                    Jitter::Pareto(scale, alpha) => rng.pareto(scale, alpha) - scale,
+                    Jitter::LogNormal(scale, sigma) => rng.log_normal(scale.ln(), sigma),
+                };
+            if let Some((gap, len, extra)) = self.congestion {
+                if sent >= next_congestion {
+                    congested_until = next_congestion + rng.exponential(len);
+                    next_congestion = congested_until + rng.exponential(gap);
+                }
+                if sent < congested_until {
+                    delay += rng.exponential(extra);
+                }
+            }
+            bad = if bad {
+                !rng.chance(self.bad_to_good)
+            } else {
+                rng.chance(self.good_to_bad)
+            };
+            if rng.chance(if bad { self.loss_bad } else { self.loss_good }) {
+                continue;
+            }
+            out.push((seq, sent, sent + delay));
+        }
+        out
+    }
 }

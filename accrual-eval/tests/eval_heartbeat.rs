@@ -408,3 +408,48 @@ fn spec_errors_say_what_is_wrong() {
         "phi-akka:threshold=3,window=1000,min-std=0ns,pause=0ns,first=1s"
     );
 }
+
+/// Every peer of a `random` fleet draws its own link: intervals span two decades, some peers
+/// lose heartbeats and some fall silent for far longer than their interval, and each peer's
+/// sender clock runs at its own rate.
+#[test]
+fn random_fleets_draw_every_peer_from_wide_priors() {
+    let trace = generate(Scenario::Random, 9, 40, Nanos::from_secs(1_800));
+    assert_eq!(trace.peers.len(), 40);
+    let mut intervals = Vec::new();
+    let (mut lossy, mut silent) = (0, 0);
+    for peer in &trace.peers {
+        assert!(peer.name.starts_with("random-"), "{}", peer.name);
+        let mut rows = peer.rows.clone();
+        rows.sort_by_key(|r| (r.recv, r.seq));
+        // The sender's own interval, from its clock and its numbering: robust to loss.
+        let (a, b) = (rows.first().unwrap(), rows.last().unwrap());
+        let sent = (b.send.unwrap() - a.send.unwrap()) as f64 / (b.seq - a.seq) as f64;
+        intervals.push(sent);
+        if b.seq - a.seq + 1 > rows.len() as u64 {
+            lossy += 1;
+        }
+        let longest = rows
+            .windows(2)
+            .map(|w| w[1].recv - w[0].recv)
+            .max()
+            .unwrap();
+        if longest as f64 > 10.0 * sent {
+            silent += 1;
+        }
+    }
+    intervals.sort_by(f64::total_cmp);
+    let (lo, hi) = (intervals[0], intervals[intervals.len() - 1]);
+    assert!(lo >= 19e6 && hi <= 2.1e9, "intervals {lo}..{hi} ns");
+    assert!(hi / lo > 10.0, "intervals {lo}..{hi} ns");
+    assert!(lossy >= 10, "{lossy} of 40 peers lost a heartbeat");
+    assert!(
+        (3..40).contains(&silent),
+        "{silent} of 40 peers fell silent"
+    );
+    // Another seed is another fleet.
+    assert_ne!(
+        trace,
+        generate(Scenario::Random, 10, 40, Nanos::from_secs(1_800))
+    );
+}
