@@ -214,9 +214,6 @@ pub(crate) fn u128_to_f64(x: u128) -> f64 {
 /// 2^64.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
-/// Snapshots (feature `serde`): a window is written as its capacity and its samples, oldest
-/// first; reading it back rebuilds the exact sums from the samples, so a window read from a
-/// snapshot is as consistent as one built by pushing.
 /// What a snapshot reader checks of a window read back for a detector.
 #[cfg(feature = "serde")]
 impl IntervalWindow {
@@ -231,68 +228,6 @@ impl IntervalWindow {
             ));
         }
         Ok(())
-    }
-}
-
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::ser::SerializeStruct;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{IntervalWindow, MAX_INTERVAL_NS, MAX_WINDOW};
-
-    struct Samples<'a>(&'a IntervalWindow);
-
-    impl Serialize for Samples<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter())
-        }
-    }
-
-    impl Serialize for IntervalWindow {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut st = s.serialize_struct("IntervalWindow", 2)?;
-            st.serialize_field("capacity", &self.capacity())?;
-            st.serialize_field("samples", &Samples(self))?;
-            st.end()
-        }
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Repr {
-        capacity: usize,
-        samples: Vec<u64>,
-    }
-
-    impl<'de> Deserialize<'de> for IntervalWindow {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let r = Repr::deserialize(d)?;
-            if r.capacity == 0 || r.capacity > MAX_WINDOW {
-                return Err(D::Error::custom(format_args!(
-                    "interval window: capacity {} is outside 1..={MAX_WINDOW}",
-                    r.capacity
-                )));
-            }
-            if r.samples.len() > r.capacity {
-                return Err(D::Error::custom(format_args!(
-                    "interval window: {} samples exceed its capacity of {}",
-                    r.samples.len(),
-                    r.capacity
-                )));
-            }
-            if let Some(x) = r.samples.iter().find(|&&x| x > MAX_INTERVAL_NS) {
-                return Err(D::Error::custom(format_args!(
-                    "interval window: sample {x} exceeds the longest interval, {MAX_INTERVAL_NS}"
-                )));
-            }
-            let mut w = IntervalWindow::new(r.capacity);
-            for x in r.samples {
-                w.push(x);
-            }
-            Ok(w)
-        }
     }
 }
 

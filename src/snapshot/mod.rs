@@ -45,12 +45,25 @@
 //!
 //! # Version 1
 //!
-//! Version 1 is made of plain data types with derived serde, in `src/snapshot/v1.rs`:
+//! Version 1 is made of plain data types, one per persisted thing, each with derived serde,
+//! in `src/snapshot/v1.rs`:
 //!
 //! | type | what it holds | fields, in order |
 //! |---|---|---|
 //! | `v1::Document` | the document | `taken_at`, `detector`, `timeout`, `peers`, `checksum` |
 //! | `v1::Peer` | one peer | `peer`, `detector`, `level`, `since`, `rtt` |
+//! | `v1::Rtt` | a peer's request-timeout estimator | `estimator`, `last` |
+//! | `v1::TimeoutEstimator` | a [`TimeoutEstimator`](crate::timeout::TimeoutEstimator) | `config`, `histogram`, `smoothed`, `rto`, `backoff`, `samples`, `timeouts`, `retried`, `cached` |
+//! | `v1::Histogram` | a [`WindowedHistogram`](crate::histogram::WindowedHistogram) | `config`, `current`, `epoch`, `saturated`, `subs` |
+//! | `v1::Window` | an [`IntervalWindow`](crate::math::IntervalWindow) | `capacity`, `samples` |
+//! | `v1::ArrivalLog` | a detector's arrival log | `last`, `max_seq`, `counts` |
+//!
+//! Beside each type from `v1::Rtt` down are its two conversions: from the runtime type, to
+//! write it, and back to the runtime type, checking every rule on the way, to read it. The
+//! runtime types' `Serialize` and `Deserialize` do nothing but go through them, so a runtime
+//! type can change its fields freely: only its conversions change with it, and version 1 does
+//! not. The document and its peers hold the runtime values themselves, so that a snapshot is
+//! checked whole when it is parsed.
 //!
 //! # Versions
 //!

@@ -1,19 +1,60 @@
 //! Version 1 of the snapshot format, `accrual_monitor_v1`: see the [module docs](super) for
 //! the rules. Nothing here may change what version 1 writes or reads; a change of format is a
 //! new version beside this one.
+//!
+//! Each persisted thing has its type here: plain, owned data with derived serde, its fields in
+//! the order they are written. Beside each are its two conversions: from a reference to the
+//! runtime type, to write it, and back to the runtime type (`TryFrom`), to read it, checking
+//! every rule the runtime state obeys and refusing a state that breaks one with the rule's
+//! message. The runtime types' `Serialize` and `Deserialize` (at the end of this file) go
+//! through them and do nothing else. Learned floating-point values are written as their bit
+//! patterns.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::SnapshotError;
 use super::digest::digest;
-use crate::detector::{AnyDetector, DetectorConfig};
+use crate::config::ConfigError;
+use crate::detector::{AnyDetector, ArrivalCounts, DetectorConfig};
+use crate::histogram::HistogramConfig;
+use crate::math::{MAX_INTERVAL_NS, MAX_WINDOW};
 use crate::monitor::peer;
 use crate::suspicion::Level;
 use crate::time::Nanos;
-use crate::timeout::TimeoutConfig;
+use crate::timeout::{MAX_BACKOFF, TimeoutConfig};
+use crate::{detector, histogram, math, timeout};
 
 /// The name version 1 is written under, which its checksum covers.
 pub(crate) const FORMAT: &str = "accrual_monitor_v1";
+
+/// Why a state of version 1 was refused: the rule it broke.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Invalid(String);
+
+impl Invalid {
+    fn new(rule: impl fmt::Display) -> Self {
+        Invalid(rule.to_string())
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ConfigError> for Invalid {
+    fn from(e: ConfigError) -> Self {
+        Invalid::new(e)
+    }
+}
+
+/// Counters from this on (2^62 arrivals or requests) cannot come from a real peer, and would
+/// overflow later.
+const MAX_COUNT: u64 = 1 << 62;
 
 /// The document: when it was taken, the configurations the peers ran, the peers, and a
 /// checksum of all of it.
@@ -85,4 +126,297 @@ impl<K: Serialize> Document<K> {
             .map(|d| format!("{d:016x}"))
             .map_err(|e| SnapshotError::Unserializable(e.to_string()))
     }
+}
+
+/// A request-timeout estimator of a peer, and when it last learned something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rtt {
+    pub(crate) estimator: TimeoutEstimator,
+    pub(crate) last: Nanos,
+}
+
+impl From<&peer::Rtt> for Rtt {
+    fn from(r: &peer::Rtt) -> Self {
+        Rtt {
+            estimator: TimeoutEstimator::from(&r.estimator),
+            last: r.last,
+        }
+    }
+}
+
+impl TryFrom<Rtt> for peer::Rtt {
+    type Error = Invalid;
+
+    fn try_from(r: Rtt) -> Result<Self, Invalid> {
+        Ok(peer::Rtt {
+            estimator: r.estimator.try_into()?,
+            last: r.last,
+        })
+    }
+}
+
+/// A detector's arrival log: the latest accepted arrival, the largest sequence number accepted,
+/// and the counts of arrivals accepted and ignored. Reading refuses counts of [`MAX_COUNT`] or
+/// more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ArrivalLog {
+    pub(crate) last: Option<Nanos>,
+    pub(crate) max_seq: Option<u64>,
+    pub(crate) counts: ArrivalCounts,
+}
+
+impl From<&detector::ArrivalLog> for ArrivalLog {
+    fn from(l: &detector::ArrivalLog) -> Self {
+        ArrivalLog {
+            last: l.last,
+            max_seq: l.max_seq,
+            counts: l.counts,
+        }
+    }
+}
+
+impl TryFrom<ArrivalLog> for detector::ArrivalLog {
+    type Error = Invalid;
+
+    fn try_from(l: ArrivalLog) -> Result<Self, Invalid> {
+        let c = l.counts;
+        if [c.accepted, c.stale, c.backwards]
+            .iter()
+            .any(|&n| n >= MAX_COUNT)
+        {
+            return Err(Invalid::new("arrival log: a count is out of range"));
+        }
+        Ok(detector::ArrivalLog {
+            last: l.last,
+            max_seq: l.max_seq,
+            counts: c,
+        })
+    }
+}
+
+/// An [`IntervalWindow`](math::IntervalWindow): its capacity and its samples, oldest first.
+/// Reading rebuilds the exact sums by pushing the samples, so a window read back is as
+/// consistent as one built by pushing; it refuses a capacity outside `1..=MAX_WINDOW`, more
+/// samples than the capacity, and samples beyond `MAX_INTERVAL_NS`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Window {
+    pub(crate) capacity: usize,
+    pub(crate) samples: Vec<u64>,
+}
+
+impl From<&math::IntervalWindow> for Window {
+    fn from(w: &math::IntervalWindow) -> Self {
+        Window {
+            capacity: w.capacity(),
+            samples: w.iter().collect(),
+        }
+    }
+}
+
+impl TryFrom<Window> for math::IntervalWindow {
+    type Error = Invalid;
+
+    fn try_from(w: Window) -> Result<Self, Invalid> {
+        if w.capacity == 0 || w.capacity > MAX_WINDOW {
+            return Err(Invalid::new(format_args!(
+                "interval window: capacity {} is outside 1..={MAX_WINDOW}",
+                w.capacity
+            )));
+        }
+        if w.samples.len() > w.capacity {
+            return Err(Invalid::new(format_args!(
+                "interval window: {} samples exceed its capacity of {}",
+                w.samples.len(),
+                w.capacity
+            )));
+        }
+        if let Some(x) = w.samples.iter().find(|&&x| x > MAX_INTERVAL_NS) {
+            return Err(Invalid::new(format_args!(
+                "interval window: sample {x} exceeds the longest interval, {MAX_INTERVAL_NS}"
+            )));
+        }
+        let mut window = math::IntervalWindow::new(w.capacity);
+        for x in w.samples {
+            window.push(x);
+        }
+        Ok(window)
+    }
+}
+
+/// A [`WindowedHistogram`](histogram::WindowedHistogram): its configuration, its rotation
+/// state, and each sub-window's recorded buckets as `[value, count]` pairs, each value the top
+/// of its bucket. Reading checks the configuration, that the sub-windows fit it, and that every
+/// value is the top of a bucket (anything else was altered); the running total is rebuilt from
+/// the sub-windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Histogram {
+    pub(crate) config: HistogramConfig,
+    pub(crate) current: usize,
+    pub(crate) epoch: u64,
+    pub(crate) saturated: u64,
+    pub(crate) subs: Vec<Vec<(u64, u32)>>,
+}
+
+impl From<&histogram::WindowedHistogram> for Histogram {
+    fn from(h: &histogram::WindowedHistogram) -> Self {
+        Histogram {
+            config: h.config().clone(),
+            current: h.current,
+            epoch: h.epoch,
+            saturated: h.saturated,
+            subs: h
+                .subs
+                .iter()
+                .map(|sub| {
+                    sub.iter_recorded()
+                        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<Histogram> for histogram::WindowedHistogram {
+    type Error = Invalid;
+
+    fn try_from(o: Histogram) -> Result<Self, Invalid> {
+        let mut h = histogram::WindowedHistogram::new(o.config)?;
+        if o.subs.len() != h.subs.len() || o.current >= h.subs.len() {
+            return Err(Invalid::new(format_args!(
+                "histogram: {} sub-windows (current {}) do not fit histogram.sub_windows = {}",
+                o.subs.len(),
+                o.current,
+                h.subs.len()
+            )));
+        }
+        for (sub, buckets) in h.subs.iter_mut().zip(&o.subs) {
+            for &(value, count) in buckets {
+                // Written as the top of its bucket: anything else was altered.
+                if sub.highest_equivalent(value) != value {
+                    return Err(Invalid::new(format_args!(
+                        "histogram: {value} is not the top of a bucket"
+                    )));
+                }
+                sub.saturating_record_n(value, count);
+            }
+        }
+        h.current = o.current;
+        h.epoch = o.epoch;
+        h.saturated = o.saturated;
+        h.rebuild_total();
+        Ok(h)
+    }
+}
+
+/// A [`TimeoutEstimator`](timeout::TimeoutEstimator): every field, including the cached
+/// histogram term, so that a restored estimator answers exactly as the original would.
+/// `smoothed` is `(SRTT, RTTVAR)`, `rto` the current RTO and `cached` `(value, at, samples)`,
+/// each `f64` as its bits. Reading checks the configuration, that the histogram matches it,
+/// and that the counters are in range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimeoutEstimator {
+    pub(crate) config: TimeoutConfig,
+    pub(crate) histogram: Histogram,
+    pub(crate) smoothed: Option<(u64, u64)>,
+    pub(crate) rto: u64,
+    pub(crate) backoff: u32,
+    pub(crate) samples: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) retried: u64,
+    pub(crate) cached: Option<(u64, Nanos, u64)>,
+}
+
+impl From<&timeout::TimeoutEstimator> for TimeoutEstimator {
+    fn from(e: &timeout::TimeoutEstimator) -> Self {
+        TimeoutEstimator {
+            config: e.config.clone(),
+            histogram: Histogram::from(&e.histogram),
+            smoothed: e
+                .smoothed
+                .map(|sm| (sm.srtt.to_bits(), sm.rttvar.to_bits())),
+            rto: e.rto.to_bits(),
+            backoff: e.backoff,
+            samples: e.samples,
+            timeouts: e.timeouts,
+            retried: e.retried,
+            cached: e.cached.map(|c| (c.value.to_bits(), c.at, c.samples)),
+        }
+    }
+}
+
+impl TryFrom<TimeoutEstimator> for timeout::TimeoutEstimator {
+    type Error = Invalid;
+
+    fn try_from(o: TimeoutEstimator) -> Result<Self, Invalid> {
+        let histogram = histogram::WindowedHistogram::try_from(o.histogram)?;
+        o.config.validate()?;
+        if histogram.config() != &o.config.histogram {
+            return Err(Invalid::new(
+                "timeout: the histogram's configuration differs from timeout.histogram",
+            ));
+        }
+        if o.backoff > MAX_BACKOFF {
+            return Err(Invalid::new(format_args!(
+                "timeout: backoff {} exceeds {MAX_BACKOFF}",
+                o.backoff
+            )));
+        }
+        if o.samples >= MAX_COUNT || o.timeouts >= MAX_COUNT || o.retried >= MAX_COUNT {
+            return Err(Invalid::new("timeout: a counter is out of range"));
+        }
+        if o.cached.is_some_and(|c| c.2 > o.samples + o.timeouts) {
+            return Err(Invalid::new(
+                "timeout: the cached term counts more samples than were recorded",
+            ));
+        }
+        Ok(timeout::TimeoutEstimator {
+            config: o.config,
+            histogram,
+            smoothed: o.smoothed.map(|(srtt, rttvar)| timeout::Smoothed {
+                srtt: f64::from_bits(srtt),
+                rttvar: f64::from_bits(rttvar),
+            }),
+            rto: f64::from_bits(o.rto),
+            backoff: o.backoff,
+            samples: o.samples,
+            timeouts: o.timeouts,
+            retried: o.retried,
+            cached: o.cached.map(|(value, at, samples)| timeout::Cached {
+                value: f64::from_bits(value),
+                at,
+                samples,
+            }),
+        })
+    }
+}
+
+/// The runtime types' serde: through their version-1 types, and nothing else.
+macro_rules! through_v1 {
+    ($($runtime:ty => $v1:ident,)*) => {$(
+        impl Serialize for $runtime {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $v1::from(self).serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $runtime {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $v1::deserialize(d)?.try_into().map_err(D::Error::custom)
+            }
+        }
+    )*};
+}
+
+through_v1! {
+    peer::Rtt => Rtt,
+    detector::ArrivalLog => ArrivalLog,
+    math::IntervalWindow => Window,
+    histogram::WindowedHistogram => Histogram,
+    timeout::TimeoutEstimator => TimeoutEstimator,
 }
