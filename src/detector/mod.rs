@@ -38,9 +38,9 @@ use std::fmt;
 use crate::math::probability_of_phi;
 use crate::time::Nanos;
 
-mod adaptive;
+pub(crate) mod adaptive;
 mod any;
-mod chen;
+pub(crate) mod chen;
 mod empirical;
 mod fixed;
 mod phi_exponential;

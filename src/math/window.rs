@@ -214,23 +214,6 @@ pub(crate) fn u128_to_f64(x: u128) -> f64 {
 /// 2^64.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
-/// What a snapshot reader checks of a window read back for a detector.
-#[cfg(feature = "serde")]
-impl IntervalWindow {
-    /// `Ok` if the window has samples and the capacity the detector `name` is configured with
-    /// (`window`); otherwise the reason, naming `name.window`.
-    pub(crate) fn check_fits(&self, name: &str, window: usize) -> Result<(), String> {
-        if self.capacity() != window || self.is_empty() {
-            return Err(format!(
-                "{name}: a window of {} samples and capacity {} does not fit {name}.window = {window}",
-                self.len(),
-                self.capacity(),
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,13 +57,21 @@
 //! | `v1::Histogram` | a [`WindowedHistogram`](crate::histogram::WindowedHistogram) | `config`, `current`, `epoch`, `saturated`, `subs` |
 //! | `v1::Window` | an [`IntervalWindow`](crate::math::IntervalWindow) | `capacity`, `samples` |
 //! | `v1::ArrivalLog` | a detector's arrival log | `last`, `max_seq`, `counts` |
+//! | `v1::Fixed` | a [`Fixed`](crate::Fixed) | `config`, `log` |
+//! | `v1::PhiNormal` | a [`PhiNormal`](crate::PhiNormal) | `config`, `window`, `log` |
+//! | `v1::PhiExponential` | a [`PhiExponential`](crate::PhiExponential) | `config`, `window`, `log` |
+//! | `v1::Chen` | a [`Chen`](crate::Chen) | `config`, `values`, `log`, `deadline` |
+//! | `v1::Empirical` | an [`Empirical`](crate::Empirical) | `config`, `histogram`, `log` |
+//! | `v1::Adaptive` | an [`Adaptive`](crate::Adaptive) | `config`, `log`, `first`, `anchor`, `next_anchor`, `eta`, `unit`, `origin`, `counts`, `total`, `samples`, `hull`, `slopes`, `top`, `s_top`, `theta`, `regime_start`, `regime` |
 //!
 //! Beside each type from `v1::Rtt` down are its two conversions: from the runtime type, to
 //! write it, and back to the runtime type, checking every rule on the way, to read it. The
 //! runtime types' `Serialize` and `Deserialize` do nothing but go through them, so a runtime
 //! type can change its fields freely: only its conversions change with it, and version 1 does
 //! not. The document and its peers hold the runtime values themselves, so that a snapshot is
-//! checked whole when it is parsed.
+//! checked whole when it is parsed: a peer's detector is an [`AnyDetector`](crate::AnyDetector),
+//! whose serde names the kinds (from the one list in `detector/any.rs`), each kind's state then
+//! being its `v1` type, and its estimator is the monitor's own, written as a `v1::Rtt`.
 //!
 //! # Versions
 //!

@@ -18,8 +18,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::SnapshotError;
 use super::digest::digest;
 use crate::config::ConfigError;
-use crate::detector::{AnyDetector, ArrivalCounts, DetectorConfig};
-use crate::histogram::HistogramConfig;
+use crate::detector::adaptive::model::{BUCKETS, EDGES, Model};
+use crate::detector::adaptive::regime::Regime;
+use crate::detector::chen::NORMALISED_CAP;
+use crate::detector::{
+    AdaptiveConfig, AnyDetector, ArrivalCounts, ChenConfig, DetectorConfig, EmpiricalConfig,
+    FixedConfig, PhiExponentialConfig, PhiNormalConfig,
+};
+use crate::histogram::{HistogramConfig, Survival};
 use crate::math::{MAX_INTERVAL_NS, MAX_WINDOW};
 use crate::monitor::peer;
 use crate::suspicion::Level;
@@ -396,6 +402,389 @@ impl TryFrom<TimeoutEstimator> for timeout::TimeoutEstimator {
     }
 }
 
+/// `Ok` if a window read back for the detector `name` has samples and the capacity it is
+/// configured with (`window`); otherwise the reason, naming `name.window`.
+fn check_fits(w: &math::IntervalWindow, name: &str, window: usize) -> Result<(), Invalid> {
+    if w.capacity() != window || w.is_empty() {
+        return Err(Invalid::new(format_args!(
+            "{name}: a window of {} samples and capacity {} does not fit {name}.window = {window}",
+            w.len(),
+            w.capacity(),
+        )));
+    }
+    Ok(())
+}
+
+/// A [`Fixed`](detector::Fixed): its configuration and its arrival log. Reading checks the
+/// configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Fixed {
+    pub(crate) config: FixedConfig,
+    pub(crate) log: ArrivalLog,
+}
+
+impl From<&detector::Fixed> for Fixed {
+    fn from(d: &detector::Fixed) -> Self {
+        Fixed {
+            config: d.config.clone(),
+            log: ArrivalLog::from(&d.log),
+        }
+    }
+}
+
+impl TryFrom<Fixed> for detector::Fixed {
+    type Error = Invalid;
+
+    fn try_from(o: Fixed) -> Result<Self, Invalid> {
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        Ok(detector::Fixed {
+            config: o.config,
+            log,
+        })
+    }
+}
+
+/// A [`PhiNormal`](detector::PhiNormal): its configuration, its window and its arrival log.
+/// Reading checks the configuration and that the window fits it; the derived location and scale
+/// are recomputed, so they always agree with the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhiNormal {
+    pub(crate) config: PhiNormalConfig,
+    pub(crate) window: Window,
+    pub(crate) log: ArrivalLog,
+}
+
+impl From<&detector::PhiNormal> for PhiNormal {
+    fn from(d: &detector::PhiNormal) -> Self {
+        PhiNormal {
+            config: d.config.clone(),
+            window: Window::from(&d.window),
+            log: ArrivalLog::from(&d.log),
+        }
+    }
+}
+
+impl TryFrom<PhiNormal> for detector::PhiNormal {
+    type Error = Invalid;
+
+    fn try_from(o: PhiNormal) -> Result<Self, Invalid> {
+        let window = math::IntervalWindow::try_from(o.window)?;
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        check_fits(&window, "phi_normal", o.config.window)?;
+        Ok(detector::PhiNormal::from_parts(o.config, window, log))
+    }
+}
+
+/// A [`PhiExponential`](detector::PhiExponential): its configuration, its window and its
+/// arrival log. Reading checks the configuration and that the window fits it; the mean is
+/// recomputed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhiExponential {
+    pub(crate) config: PhiExponentialConfig,
+    pub(crate) window: Window,
+    pub(crate) log: ArrivalLog,
+}
+
+impl From<&detector::PhiExponential> for PhiExponential {
+    fn from(d: &detector::PhiExponential) -> Self {
+        PhiExponential {
+            config: d.config.clone(),
+            window: Window::from(&d.window),
+            log: ArrivalLog::from(&d.log),
+        }
+    }
+}
+
+impl TryFrom<PhiExponential> for detector::PhiExponential {
+    type Error = Invalid;
+
+    fn try_from(o: PhiExponential) -> Result<Self, Invalid> {
+        let window = math::IntervalWindow::try_from(o.window)?;
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        check_fits(&window, "phi_exp", o.config.window)?;
+        let mean = window.mean();
+        Ok(detector::PhiExponential {
+            config: o.config,
+            window,
+            log,
+            mean,
+        })
+    }
+}
+
+/// A [`Chen`](detector::Chen): its configuration, the remembered `A_i − η·s_i` (oldest
+/// first), its arrival log and its current deadline. Reading checks the configuration, that
+/// the values fit the window and stay within ±2^100 ns; the ring and its sum are rebuilt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Chen {
+    pub(crate) config: ChenConfig,
+    pub(crate) values: Vec<i128>,
+    pub(crate) log: ArrivalLog,
+    pub(crate) deadline: Option<Nanos>,
+}
+
+impl From<&detector::Chen> for Chen {
+    fn from(d: &detector::Chen) -> Self {
+        let cap = d.normalised.len();
+        Chen {
+            config: d.config.clone(),
+            values: (0..d.len)
+                .map(|i| d.normalised[(d.head + i) % cap])
+                .collect(),
+            log: ArrivalLog::from(&d.log),
+            deadline: d.deadline,
+        }
+    }
+}
+
+impl TryFrom<Chen> for detector::Chen {
+    type Error = Invalid;
+
+    fn try_from(o: Chen) -> Result<Self, Invalid> {
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        if o.values.len() > o.config.window {
+            return Err(Invalid::new(format_args!(
+                "chen: {} values exceed chen.window = {}",
+                o.values.len(),
+                o.config.window
+            )));
+        }
+        if o.values
+            .iter()
+            .any(|v| !(-NORMALISED_CAP..=NORMALISED_CAP).contains(v))
+        {
+            return Err(Invalid::new("chen: a value exceeds ±2^100 ns"));
+        }
+        let mut normalised = vec![0; o.config.window].into_boxed_slice();
+        normalised[..o.values.len()].copy_from_slice(&o.values);
+        Ok(detector::Chen {
+            normalised,
+            head: 0,
+            len: o.values.len(),
+            sum: o.values.iter().sum(),
+            config: o.config,
+            log,
+            deadline: o.deadline,
+        })
+    }
+}
+
+/// An [`Empirical`](detector::Empirical): its configuration, its histogram and its arrival
+/// log. Reading checks the configuration and that the histogram matches it; the survival model
+/// is refitted, to the same histogram it was fitted to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Empirical {
+    pub(crate) config: EmpiricalConfig,
+    pub(crate) histogram: Histogram,
+    pub(crate) log: ArrivalLog,
+}
+
+impl From<&detector::Empirical> for Empirical {
+    fn from(d: &detector::Empirical) -> Self {
+        Empirical {
+            config: d.config.clone(),
+            histogram: Histogram::from(&d.histogram),
+            log: ArrivalLog::from(&d.log),
+        }
+    }
+}
+
+impl TryFrom<Empirical> for detector::Empirical {
+    type Error = Invalid;
+
+    fn try_from(o: Empirical) -> Result<Self, Invalid> {
+        let histogram = histogram::WindowedHistogram::try_from(o.histogram)?;
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        if histogram.config() != &o.config.histogram {
+            return Err(Invalid::new(
+                "empirical: the histogram's configuration differs from empirical.histogram",
+            ));
+        }
+        let model = Survival::fit(
+            histogram.live(),
+            o.config.tail_samples,
+            o.config.min_tail.as_nanos() as f64,
+        );
+        Ok(detector::Empirical {
+            config: o.config,
+            histogram,
+            log,
+            model,
+        })
+    }
+}
+
+/// An [`Adaptive`](detector::Adaptive): everything it learned, floats as their bit patterns
+/// (`f64`s, and the histogram's and the regime's `f32`s), so that a restored detector answers
+/// exactly as the original did. `first`, `anchor` and `next_anchor` are `(seq, arrival)`;
+/// `counts` is the decayed lateness histogram, `hull` and `slopes` the vertices of its survival
+/// curve and the slopes leaving them, `top`, `s_top` and `theta` its exponential tail;
+/// `regime` is the two pairs of largest recent lateness values and `regime_start` where the
+/// current half began (both absent from snapshots taken before the regime existed: an empty
+/// regime). Reading checks every rule the state obeys (finite, non-negative weights; a hull of
+/// increasing edges whose slopes are negative and non-decreasing; a positive tail; a regime in
+/// order) and refuses a state that breaks one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Adaptive {
+    pub(crate) config: AdaptiveConfig,
+    pub(crate) log: ArrivalLog,
+    pub(crate) first: Option<(u64, u64)>,
+    pub(crate) anchor: (u64, u64),
+    pub(crate) next_anchor: (u64, u64),
+    pub(crate) eta: u64,
+    pub(crate) unit: u64,
+    pub(crate) origin: u64,
+    pub(crate) counts: Vec<u32>,
+    pub(crate) total: u64,
+    pub(crate) samples: u64,
+    pub(crate) hull: Vec<u8>,
+    pub(crate) slopes: Vec<u64>,
+    pub(crate) top: u64,
+    pub(crate) s_top: u64,
+    pub(crate) theta: u64,
+    #[serde(default)]
+    pub(crate) regime_start: u64,
+    #[serde(default)]
+    pub(crate) regime: [u32; 4],
+}
+
+impl From<&detector::Adaptive> for Adaptive {
+    fn from(d: &detector::Adaptive) -> Self {
+        let m = &d.model;
+        Adaptive {
+            config: d.config,
+            log: ArrivalLog::from(&d.log),
+            first: d.first,
+            anchor: d.anchor,
+            next_anchor: d.next_anchor,
+            eta: d.eta.to_bits(),
+            unit: d.unit.to_bits(),
+            origin: d.origin,
+            counts: m.counts.iter().map(|c| c.to_bits()).collect(),
+            total: m.total.to_bits(),
+            samples: m.samples,
+            hull: m.hull[..m.hull_len].to_vec(),
+            slopes: m.slopes[..m.hull_len].iter().map(|s| s.to_bits()).collect(),
+            top: m.top.to_bits(),
+            s_top: m.s_top.to_bits(),
+            theta: m.theta.to_bits(),
+            regime_start: d.regime.start,
+            regime: {
+                let ([a, b], [c, e]) = (d.regime.current, d.regime.previous);
+                [a, b, c, e].map(f32::to_bits)
+            },
+        }
+    }
+}
+
+impl TryFrom<Adaptive> for detector::Adaptive {
+    type Error = Invalid;
+
+    fn try_from(o: Adaptive) -> Result<Self, Invalid> {
+        let log = o.log.try_into()?;
+        o.config.validate()?;
+        let f = f64::from_bits;
+        let (eta, unit, total) = (f(o.eta), f(o.unit), f(o.total));
+        let (top, s_top, theta) = (f(o.top), f(o.s_top), f(o.theta));
+        let counts: Vec<f32> = o.counts.iter().map(|&c| f32::from_bits(c)).collect();
+        let slopes: Vec<f64> = o.slopes.iter().map(|&s| f(s)).collect();
+        let [a, b, c, d] = o.regime.map(f32::from_bits);
+        let rules = [
+            (
+                eta.is_finite() && eta > 0.0,
+                "the interval must be positive and finite",
+            ),
+            (
+                unit.is_finite() && unit >= 1.0,
+                "the weight unit must be finite and at least 1",
+            ),
+            (
+                total.is_finite() && total >= 0.0,
+                "the total weight must be finite and not negative",
+            ),
+            (
+                counts.len() == BUCKETS,
+                "the histogram has the wrong number of buckets",
+            ),
+            (
+                counts.iter().all(|c| c.is_finite() && *c >= 0.0),
+                "a bucket's weight is negative or not finite",
+            ),
+            (
+                o.hull.len() <= EDGES && o.hull.len() == slopes.len(),
+                "the hull has too many vertices, or a slope per vertex missing",
+            ),
+            (
+                o.hull.windows(2).all(|w| w[0] < w[1])
+                    && o.hull.iter().all(|&v| usize::from(v) <= BUCKETS),
+                "the hull's vertices are not increasing bucket edges",
+            ),
+            (
+                slopes.iter().all(|s| s.is_finite() && *s < 0.0)
+                    && slopes.windows(2).all(|w| w[0] <= w[1]),
+                "the hull's slopes are not negative and non-decreasing",
+            ),
+            (
+                top.is_finite() && top >= 0.0,
+                "the tail's start must be finite and not negative",
+            ),
+            (
+                s_top.is_finite() && s_top > 0.0 && s_top <= 1.0,
+                "the tail's probability must be in (0, 1]",
+            ),
+            (
+                theta.is_finite() && theta > 0.0,
+                "the tail's scale must be positive and finite",
+            ),
+            (
+                [a, b, c, d].iter().all(|x| x.is_finite() && *x >= 0.0) && a >= b && c >= d,
+                "the regime's lateness values must be finite, not negative, and in order",
+            ),
+        ];
+        if let Some((_, rule)) = rules.iter().find(|(ok, _)| !ok) {
+            return Err(Invalid::new(format_args!("adaptive: {rule}")));
+        }
+        let mut model = Model::new(theta);
+        model.counts.copy_from_slice(&counts);
+        model.total = total;
+        model.samples = o.samples;
+        model.hull_len = o.hull.len();
+        model.hull[..o.hull.len()].copy_from_slice(&o.hull);
+        model.slopes[..slopes.len()].copy_from_slice(&slopes);
+        model.top = top;
+        model.s_top = s_top;
+        Ok(detector::Adaptive {
+            config: o.config,
+            log,
+            first: o.first,
+            anchor: o.anchor,
+            next_anchor: o.next_anchor,
+            regime: Regime {
+                start: o.regime_start,
+                current: [a, b],
+                previous: [c, d],
+                ..Regime::new(o.config.regime_window.as_nanos())
+            },
+            eta,
+            unit,
+            origin: o.origin,
+            half_life: o.config.memory.as_nanos() as f64,
+            model,
+        })
+    }
+}
+
 /// The runtime types' serde: through their version-1 types, and nothing else.
 macro_rules! through_v1 {
     ($($runtime:ty => $v1:ident,)*) => {$(
@@ -419,4 +808,10 @@ through_v1! {
     math::IntervalWindow => Window,
     histogram::WindowedHistogram => Histogram,
     timeout::TimeoutEstimator => TimeoutEstimator,
+    detector::Fixed => Fixed,
+    detector::PhiNormal => PhiNormal,
+    detector::PhiExponential => PhiExponential,
+    detector::Chen => Chen,
+    detector::Empirical => Empirical,
+    detector::Adaptive => Adaptive,
 }
