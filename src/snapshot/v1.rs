@@ -815,3 +815,147 @@ through_v1! {
     detector::Empirical => Empirical,
     detector::Adaptive => Adaptive,
 }
+
+/// Documents of version 1 written out by hand, read without any help from the writing side.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detector::{Arrival, Detector};
+
+    /// A fixed timeout of 500 ms whose latest heartbeat, number 7, came at 2 s.
+    const FIXED: &str = r#"{"config":{"timeout":"500ms"},"log":{"last":"2s","max_seq":7,"counts":{"accepted":8,"stale":1,"backwards":2}}}"#;
+
+    /// Cassandra's φ over a full window of three intervals, 100, 200 and 300 ms (oldest first),
+    /// its latest heartbeat, number 3, at 10 s.
+    const PHI_EXPONENTIAL: &str = r#"{"config":{"window":3,"first_interval":"1s"},"window":{"capacity":3,"samples":[100000000,200000000,300000000]},"log":{"last":"10s","max_seq":3,"counts":{"accepted":4,"stale":0,"backwards":0}}}"#;
+
+    /// Chen's estimator after heartbeats 10 at 1.005 s and 12 at 1.203 s, sent every 100 ms,
+    /// with a margin of 30 ms: it remembers `A − η·s` = 5 ms and 3 ms.
+    const CHEN: &str = r#"{"config":{"window":2,"interval":"100ms","alpha":"30ms"},"values":[5000000,3000000],"log":{"last":"1.203s","max_seq":12,"counts":{"accepted":2,"stale":0,"backwards":0}},"deadline":"1.334s"}"#;
+
+    #[test]
+    fn a_fixed_detector_reads_from_a_written_document() {
+        let v: Fixed = serde_json::from_str(FIXED).unwrap();
+        let counts = ArrivalCounts {
+            accepted: 8,
+            stale: 1,
+            backwards: 2,
+        };
+        assert_eq!(
+            v,
+            Fixed {
+                config: FixedConfig {
+                    timeout: Nanos::from_millis(500),
+                },
+                log: ArrivalLog {
+                    last: Some(Nanos::from_secs(2)),
+                    max_seq: Some(7),
+                    counts,
+                },
+            }
+        );
+        let mut d: detector::Fixed = serde_json::from_str(FIXED).unwrap();
+        // The latest arrival plus the timeout.
+        assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(2_500)));
+        assert_eq!(d.phi(Nanos::from_millis(2_500)), 0.0);
+        assert_eq!(d.last_arrival(), Some(Nanos::from_secs(2)));
+        assert_eq!(d.arrivals(), counts);
+        // Written again, it is the same text, its keys in the same order.
+        assert_eq!(serde_json::to_string(&d).unwrap(), FIXED);
+        // Number 7 was accepted already, and nothing may arrive before 2 s.
+        assert_eq!(d.heartbeat_seq(Nanos::from_secs(3), 7), Arrival::Stale);
+        assert_eq!(d.heartbeat_seq(Nanos::from_secs(1), 8), Arrival::Backwards);
+        assert_eq!(d.heartbeat_seq(Nanos::from_secs(3), 8), Arrival::Accepted);
+        assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(3_500)));
+    }
+
+    #[test]
+    fn a_window_reads_from_a_written_document() {
+        let w: math::IntervalWindow =
+            serde_json::from_str(r#"{"capacity":4,"samples":[10,20,30]}"#).unwrap();
+        assert_eq!((w.capacity(), w.len(), w.sum()), (4, 3, 60));
+        assert_eq!(w.iter().collect::<Vec<_>>(), [10, 20, 30]);
+        assert_eq!(w.mean(), 20.0);
+        // Population variance: (10² + 0² + 10²)/3.
+        assert_eq!(w.variance(), 200.0 / 3.0);
+
+        let mut d: detector::PhiExponential = serde_json::from_str(PHI_EXPONENTIAL).unwrap();
+        assert_eq!(d.mean(), 200_000_000.0);
+        // φ = t/(μ·ln 10) reaches 1 after 200 ms · ln 10 = 460,517,018.6 ns: the deadline is
+        // the latest arrival plus its whole nanoseconds.
+        assert_eq!(d.deadline(1.0), Some(Nanos(10_460_517_018)));
+        assert_eq!(serde_json::to_string(&d).unwrap(), PHI_EXPONENTIAL);
+        // A 400 ms interval pushes out the oldest, 100 ms: the mean is now 300 ms.
+        assert_eq!(d.heartbeat(Nanos::from_millis(10_400)), Arrival::Accepted);
+        assert_eq!(d.mean(), 300_000_000.0);
+        assert_eq!(
+            d.window().iter().collect::<Vec<_>>(),
+            [200_000_000, 300_000_000, 400_000_000]
+        );
+    }
+
+    #[test]
+    fn chen_reads_from_a_written_document() {
+        let mut d: detector::Chen = serde_json::from_str(CHEN).unwrap();
+        // mean(A − η·s) = 4 ms; heartbeat 13 is expected at 4 ms + 1300 ms, then α.
+        assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(1_334)));
+        assert_eq!(d.expected_arrival(), Some(Nanos::from_millis(1_304)));
+        assert_eq!(serde_json::to_string(&d).unwrap(), CHEN);
+        // Heartbeat 14 at 1.402 s remembers 2 ms and, the window holding two, forgets the 5 ms:
+        // mean 2.5 ms, heartbeat 15 expected at 2.5 ms + 1500 ms, then α.
+        assert_eq!(
+            d.heartbeat_seq(Nanos::from_millis(1_402), 14),
+            Arrival::Accepted
+        );
+        assert_eq!(d.deadline(8.0), Some(Nanos(1_532_500_000)));
+    }
+
+    /// Reads `text` as `T`, and returns the message it was refused with.
+    fn refusal<T: serde::de::DeserializeOwned + fmt::Debug>(text: &str) -> String {
+        serde_json::from_str::<T>(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn documents_that_break_a_rule_are_refused_with_it() {
+        assert_eq!(
+            refusal::<math::IntervalWindow>(r#"{"capacity":2,"samples":[10,20,30]}"#),
+            "interval window: 3 samples exceed its capacity of 2"
+        );
+        assert_eq!(
+            refusal::<math::IntervalWindow>(r#"{"capacity":0,"samples":[]}"#),
+            "interval window: capacity 0 is outside 1..=1048576"
+        );
+        assert_eq!(
+            refusal::<detector::PhiExponential>(
+                &PHI_EXPONENTIAL.replace(r#""capacity":3"#, r#""capacity":4"#)
+            ),
+            "phi_exp: a window of 3 samples and capacity 4 does not fit phi_exp.window = 3"
+        );
+        assert_eq!(
+            refusal::<detector::Fixed>(
+                &FIXED.replace(r#""stale":1"#, r#""stale":4611686018427387904"#)
+            ),
+            "arrival log: a count is out of range"
+        );
+        assert_eq!(
+            refusal::<detector::Fixed>(&FIXED.replace("500ms", "0ns")),
+            "fixed.timeout: must be longer than 0ns"
+        );
+        assert_eq!(
+            refusal::<detector::Chen>(
+                &CHEN.replace("[5000000,", "[1267650600228229401496703205377,")
+            ),
+            "chen: a value exceeds ±2^100 ns"
+        );
+        assert_eq!(
+            refusal::<detector::Chen>(&CHEN.replace(r#""window":2"#, r#""window":1"#)),
+            "chen: 2 values exceed chen.window = 1"
+        );
+        // Fields version 1 does not know are refused, not ignored.
+        let extra = FIXED.replace(r#"{"config""#, r#"{"extra":1,"config""#);
+        assert!(
+            refusal::<detector::Fixed>(&extra)
+                .starts_with("unknown field `extra`, expected `config` or `log`"),
+        );
+    }
+}
