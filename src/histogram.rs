@@ -201,13 +201,13 @@ impl HistogramFields {
 #[derive(Debug, Clone)]
 pub struct WindowedHistogram {
     config: HistogramConfig,
-    subs: Box<[Histogram<u32>]>,
+    pub(crate) subs: Box<[Histogram<u32>]>,
     total: Histogram<u32>,
     /// Index in `subs` of the current sub-window.
-    current: usize,
+    pub(crate) current: usize,
     /// The sub-window number (`now / sub_window`) of the current sub-window.
-    epoch: u64,
-    saturated: u64,
+    pub(crate) epoch: u64,
+    pub(crate) saturated: u64,
 }
 
 impl WindowedHistogram {
@@ -286,7 +286,8 @@ impl WindowedHistogram {
         }
     }
 
-    fn rebuild_total(&mut self) {
+    /// Rebuilds the running total from the sub-windows.
+    pub(crate) fn rebuild_total(&mut self) {
         self.total.reset();
         for sub in self.subs.iter() {
             // Same bounds, so adding cannot fail; a failure would only lose counts already
@@ -372,101 +373,6 @@ impl WindowedHistogram {
             sub.reset();
         }
         self.total.reset();
-    }
-}
-
-/// Snapshots (feature `serde`): the configuration, the rotation state and each sub-window's
-/// recorded buckets as `[value, count]` pairs, each value the top of its bucket (anything else
-/// is refused on reading); the running total is rebuilt from the sub-windows.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use hdrhistogram::Histogram;
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{HistogramConfig, WindowedHistogram};
-
-    struct Buckets<'a>(&'a Histogram<u32>);
-
-    impl Serialize for Buckets<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(
-                self.0
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value())),
-            )
-        }
-    }
-
-    struct Subs<'a>(&'a [Histogram<u32>]);
-
-    impl Serialize for Subs<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(Buckets))
-        }
-    }
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a HistogramConfig,
-        current: usize,
-        epoch: u64,
-        saturated: u64,
-        subs: Subs<'a>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: HistogramConfig,
-        current: usize,
-        epoch: u64,
-        saturated: u64,
-        subs: Vec<Vec<(u64, u32)>>,
-    }
-
-    impl Serialize for WindowedHistogram {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                current: self.current,
-                epoch: self.epoch,
-                saturated: self.saturated,
-                subs: Subs(&self.subs),
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for WindowedHistogram {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            let mut h = WindowedHistogram::new(o.config).map_err(D::Error::custom)?;
-            if o.subs.len() != h.subs.len() || o.current >= h.subs.len() {
-                return Err(D::Error::custom(format_args!(
-                    "histogram: {} sub-windows (current {}) do not fit histogram.sub_windows = {}",
-                    o.subs.len(),
-                    o.current,
-                    h.subs.len()
-                )));
-            }
-            for (sub, buckets) in h.subs.iter_mut().zip(&o.subs) {
-                for &(value, count) in buckets {
-                    // Written as the top of its bucket: anything else was altered.
-                    if sub.highest_equivalent(value) != value {
-                        return Err(D::Error::custom(format_args!(
-                            "histogram: {value} is not the top of a bucket"
-                        )));
-                    }
-                    sub.saturating_record_n(value, count);
-                }
-            }
-            h.current = o.current;
-            h.epoch = o.epoch;
-            h.saturated = o.saturated;
-            h.rebuild_total();
-            Ok(h)
-        }
     }
 }
 

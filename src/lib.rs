@@ -133,6 +133,9 @@ mod prefetch;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod runtime;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod snapshot;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;

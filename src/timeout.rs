@@ -208,9 +208,9 @@ impl TimeoutConfig {
 
 /// The RFC 6298 running estimates: smoothed RTT and RTT variation, in ns.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Smoothed {
-    srtt: f64,
-    rttvar: f64,
+pub(crate) struct Smoothed {
+    pub(crate) srtt: f64,
+    pub(crate) rttvar: f64,
 }
 
 impl Smoothed {
@@ -323,31 +323,31 @@ pub struct TimeoutStats {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TimeoutEstimator {
-    config: TimeoutConfig,
-    histogram: WindowedHistogram,
-    smoothed: Option<Smoothed>,
+    pub(crate) config: TimeoutConfig,
+    pub(crate) histogram: WindowedHistogram,
+    pub(crate) smoothed: Option<Smoothed>,
     /// RFC 6298's current RTO, in ns (kept for every policy, used by `Rfc6298`).
-    rto: f64,
+    pub(crate) rto: f64,
     /// Timeouts since the last accepted sample.
-    backoff: u32,
-    samples: u64,
-    timeouts: u64,
-    retried: u64,
+    pub(crate) backoff: u32,
+    pub(crate) samples: u64,
+    pub(crate) timeouts: u64,
+    pub(crate) retried: u64,
     /// The histogram part of a histogram policy's answer, and when and after how many samples
     /// it was computed: quantile scans cost O(buckets), so they are refreshed only when enough
     /// has changed.
-    cached: Option<Cached>,
+    pub(crate) cached: Option<Cached>,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Cached {
-    value: f64,
-    at: Nanos,
-    samples: u64,
+pub(crate) struct Cached {
+    pub(crate) value: f64,
+    pub(crate) at: Nanos,
+    pub(crate) samples: u64,
 }
 
 /// The largest backoff exponent: timeouts stop doubling after 2^16 (the ceiling applies anyway).
-const MAX_BACKOFF: u32 = 16;
+pub(crate) const MAX_BACKOFF: u32 = 16;
 
 impl TimeoutEstimator {
     /// A cold estimator.
@@ -564,117 +564,6 @@ impl TimeoutEstimator {
     /// The windowed histogram of round-trip samples.
     pub fn histogram(&mut self) -> &mut WindowedHistogram {
         &mut self.histogram
-    }
-}
-
-/// Snapshots (feature `serde`): every field, including the cached histogram term, so that a
-/// restored estimator answers exactly as the original would. The running estimates are written
-/// as the bit patterns of their `f64`s, which every format restores exactly (a decimal may be
-/// read back one unit in the last place off). Reading checks the configuration, that the
-/// histogram matches it, and that counters are in range.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{Cached, MAX_BACKOFF, Smoothed, TimeoutConfig, TimeoutEstimator};
-    use crate::histogram::WindowedHistogram;
-    use crate::time::Nanos;
-
-    /// Counters above this cannot come from a real estimator (2^62 requests).
-    const MAX_COUNT: u64 = 1 << 62;
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a TimeoutConfig,
-        histogram: &'a WindowedHistogram,
-        /// `(SRTT, RTTVAR)` as `f64` bits.
-        smoothed: Option<(u64, u64)>,
-        /// RTO as `f64` bits.
-        rto: u64,
-        backoff: u32,
-        samples: u64,
-        timeouts: u64,
-        retried: u64,
-        /// `(value as f64 bits, at, samples)`.
-        cached: Option<(u64, Nanos, u64)>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: TimeoutConfig,
-        histogram: WindowedHistogram,
-        smoothed: Option<(u64, u64)>,
-        rto: u64,
-        backoff: u32,
-        samples: u64,
-        timeouts: u64,
-        retried: u64,
-        cached: Option<(u64, Nanos, u64)>,
-    }
-
-    impl Serialize for TimeoutEstimator {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                histogram: &self.histogram,
-                smoothed: self
-                    .smoothed
-                    .map(|sm| (sm.srtt.to_bits(), sm.rttvar.to_bits())),
-                rto: self.rto.to_bits(),
-                backoff: self.backoff,
-                samples: self.samples,
-                timeouts: self.timeouts,
-                retried: self.retried,
-                cached: self.cached.map(|c| (c.value.to_bits(), c.at, c.samples)),
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for TimeoutEstimator {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            if o.histogram.config() != &o.config.histogram {
-                return Err(D::Error::custom(
-                    "timeout: the histogram's configuration differs from timeout.histogram",
-                ));
-            }
-            if o.backoff > MAX_BACKOFF {
-                return Err(D::Error::custom(format_args!(
-                    "timeout: backoff {} exceeds {MAX_BACKOFF}",
-                    o.backoff
-                )));
-            }
-            if o.samples >= MAX_COUNT || o.timeouts >= MAX_COUNT || o.retried >= MAX_COUNT {
-                return Err(D::Error::custom("timeout: a counter is out of range"));
-            }
-            if o.cached.is_some_and(|c| c.2 > o.samples + o.timeouts) {
-                return Err(D::Error::custom(
-                    "timeout: the cached term counts more samples than were recorded",
-                ));
-            }
-            Ok(TimeoutEstimator {
-                config: o.config,
-                histogram: o.histogram,
-                smoothed: o.smoothed.map(|(srtt, rttvar)| Smoothed {
-                    srtt: f64::from_bits(srtt),
-                    rttvar: f64::from_bits(rttvar),
-                }),
-                rto: f64::from_bits(o.rto),
-                backoff: o.backoff,
-                samples: o.samples,
-                timeouts: o.timeouts,
-                retried: o.retried,
-                cached: o.cached.map(|(value, at, samples)| Cached {
-                    value: f64::from_bits(value),
-                    at,
-                    samples,
-                }),
-            })
-        }
     }
 }
 

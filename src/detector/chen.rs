@@ -47,7 +47,7 @@ impl ChenConfig {
 
 /// Each remembered `A_i − η·s_i` is clamped to ±2^100 ns so that the sum over the largest
 /// window stays exact in 128 bits whatever sequence numbers a sender makes up.
-const NORMALISED_CAP: i128 = 1 << 100;
+pub(crate) const NORMALISED_CAP: i128 = 1 << 100;
 
 /// The failure detector of Chen, Toueg and Aguilera (2002): the next heartbeat, number `s + 1`,
 /// is expected at `EA = mean(A_i − η·s_i) + (s + 1)·η` over the last `window` accepted arrivals
@@ -72,15 +72,15 @@ const NORMALISED_CAP: i128 = 1 << 100;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Chen {
-    config: ChenConfig,
+    pub(crate) config: ChenConfig,
     /// Ring of `A_i − η·s_i`.
-    normalised: Box<[i128]>,
-    head: usize,
-    len: usize,
-    sum: i128,
-    log: ArrivalLog,
+    pub(crate) normalised: Box<[i128]>,
+    pub(crate) head: usize,
+    pub(crate) len: usize,
+    pub(crate) sum: i128,
+    pub(crate) log: ArrivalLog,
     /// The deadline after the latest arrival.
-    deadline: Option<Nanos>,
+    pub(crate) deadline: Option<Nanos>,
 }
 
 impl Chen {
@@ -169,87 +169,5 @@ impl Detector for Chen {
 
     fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
         None
-    }
-}
-
-/// Snapshots (feature `serde`): the configuration, the remembered `A_i − η·s_i` (oldest first),
-/// the arrival log and the current deadline; the ring and its sum are rebuilt on reading.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{Chen, ChenConfig, NORMALISED_CAP};
-    use crate::detector::ArrivalLog;
-    use crate::time::Nanos;
-
-    struct Values<'a>(&'a Chen);
-
-    impl Serialize for Values<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let c = self.0;
-            let cap = c.normalised.len();
-            s.collect_seq((0..c.len).map(|i| c.normalised[(c.head + i) % cap]))
-        }
-    }
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a ChenConfig,
-        values: Values<'a>,
-        log: &'a ArrivalLog,
-        deadline: Option<Nanos>,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: ChenConfig,
-        values: Vec<i128>,
-        log: ArrivalLog,
-        deadline: Option<Nanos>,
-    }
-
-    impl Serialize for Chen {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                values: Values(self),
-                log: &self.log,
-                deadline: self.deadline,
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Chen {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            if o.values.len() > o.config.window {
-                return Err(D::Error::custom(format_args!(
-                    "chen: {} values exceed chen.window = {}",
-                    o.values.len(),
-                    o.config.window
-                )));
-            }
-            if o.values
-                .iter()
-                .any(|v| !(-NORMALISED_CAP..=NORMALISED_CAP).contains(v))
-            {
-                return Err(D::Error::custom("chen: a value exceeds ±2^100 ns"));
-            }
-            let mut normalised = vec![0; o.config.window].into_boxed_slice();
-            normalised[..o.values.len()].copy_from_slice(&o.values);
-            Ok(Chen {
-                normalised,
-                head: 0,
-                len: o.values.len(),
-                sum: o.values.iter().sum(),
-                config: o.config,
-                log: o.log,
-                deadline: o.deadline,
-            })
-        }
     }
 }

@@ -101,11 +101,11 @@ impl EmpiricalConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Empirical {
-    config: EmpiricalConfig,
-    histogram: WindowedHistogram,
-    log: ArrivalLog,
+    pub(crate) config: EmpiricalConfig,
+    pub(crate) histogram: WindowedHistogram,
+    pub(crate) log: ArrivalLog,
     /// The model as of the latest arrival (`None` before the first interval).
-    model: Option<Survival>,
+    pub(crate) model: Option<Survival>,
 }
 
 impl Empirical {
@@ -184,66 +184,5 @@ impl Detector for Empirical {
 
     fn arrivals(&self) -> ArrivalCounts {
         self.log.counts
-    }
-}
-
-/// Snapshots (feature `serde`): the configuration, the histogram and the arrival log; the
-/// survival model is refitted on reading, to the same histogram it was fitted to.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{Empirical, EmpiricalConfig};
-    use crate::detector::ArrivalLog;
-    use crate::histogram::{Survival, WindowedHistogram};
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a EmpiricalConfig,
-        histogram: &'a WindowedHistogram,
-        log: &'a ArrivalLog,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: EmpiricalConfig,
-        histogram: WindowedHistogram,
-        log: ArrivalLog,
-    }
-
-    impl Serialize for Empirical {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                histogram: &self.histogram,
-                log: &self.log,
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Empirical {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            if o.histogram.config() != &o.config.histogram {
-                return Err(D::Error::custom(
-                    "empirical: the histogram's configuration differs from empirical.histogram",
-                ));
-            }
-            let model = Survival::fit(
-                o.histogram.live(),
-                o.config.tail_samples,
-                o.config.min_tail.as_nanos() as f64,
-            );
-            Ok(Empirical {
-                config: o.config,
-                histogram: o.histogram,
-                log: o.log,
-                model,
-            })
-        }
     }
 }

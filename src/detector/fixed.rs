@@ -49,8 +49,8 @@ impl FixedConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fixed {
-    config: FixedConfig,
-    log: ArrivalLog,
+    pub(crate) config: FixedConfig,
+    pub(crate) log: ArrivalLog,
 }
 
 impl Fixed {
@@ -109,49 +109,5 @@ impl Detector for Fixed {
 
     fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
         None
-    }
-}
-
-/// Snapshots (feature `serde`): the configuration and the arrival log.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{Fixed, FixedConfig};
-    use crate::detector::ArrivalLog;
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a FixedConfig,
-        log: &'a ArrivalLog,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: FixedConfig,
-        log: ArrivalLog,
-    }
-
-    impl Serialize for Fixed {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                log: &self.log,
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Fixed {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            Ok(Fixed {
-                config: o.config,
-                log: o.log,
-            })
-        }
     }
 }

@@ -38,9 +38,9 @@ use std::fmt;
 use crate::math::probability_of_phi;
 use crate::time::Nanos;
 
-mod adaptive;
+pub(crate) mod adaptive;
 mod any;
-mod chen;
+pub(crate) mod chen;
 mod empirical;
 mod fixed;
 mod phi_exponential;
@@ -186,41 +186,10 @@ pub trait Detector: fmt::Debug + Send + Sync {
 
 /// The acceptance rules shared by every detector: sequence numbers and backwards time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub(crate) struct ArrivalLog {
     pub(crate) last: Option<Nanos>,
     pub(crate) max_seq: Option<u64>,
     pub(crate) counts: ArrivalCounts,
-}
-
-/// Snapshots (feature `serde`): an arrival log reads back as written, but counts of 2^62 or more
-/// (which no real peer reaches, and which would overflow later) are refused.
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for ArrivalLog {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Repr {
-            last: Option<Nanos>,
-            max_seq: Option<u64>,
-            counts: ArrivalCounts,
-        }
-        let r = Repr::deserialize(d)?;
-        let c = r.counts;
-        if [c.accepted, c.stale, c.backwards]
-            .iter()
-            .any(|&n| n >= 1 << 62)
-        {
-            return Err(serde::de::Error::custom(
-                "arrival log: a count is out of range",
-            ));
-        }
-        Ok(ArrivalLog {
-            last: r.last,
-            max_seq: r.max_seq,
-            counts: c,
-        })
-    }
 }
 
 /// The outcome of [`ArrivalLog::accept`]: the interval since the previous accepted arrival

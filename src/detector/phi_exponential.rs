@@ -59,10 +59,10 @@ impl PhiExponentialConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PhiExponential {
-    config: PhiExponentialConfig,
-    window: IntervalWindow,
-    log: ArrivalLog,
-    mean: f64,
+    pub(crate) config: PhiExponentialConfig,
+    pub(crate) window: IntervalWindow,
+    pub(crate) log: ArrivalLog,
+    pub(crate) mean: f64,
 }
 
 impl PhiExponential {
@@ -145,60 +145,5 @@ impl Detector for PhiExponential {
 
     fn arrivals(&self) -> ArrivalCounts {
         self.log.counts
-    }
-}
-
-/// Snapshots (feature `serde`): the configuration, the window and the arrival log; the mean is
-/// recomputed on reading.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{PhiExponential, PhiExponentialConfig};
-    use crate::detector::ArrivalLog;
-    use crate::math::IntervalWindow;
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a PhiExponentialConfig,
-        window: &'a IntervalWindow,
-        log: &'a ArrivalLog,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: PhiExponentialConfig,
-        window: IntervalWindow,
-        log: ArrivalLog,
-    }
-
-    impl Serialize for PhiExponential {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                window: &self.window,
-                log: &self.log,
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for PhiExponential {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            o.window
-                .check_fits("phi_exp", o.config.window)
-                .map_err(D::Error::custom)?;
-            let mean = o.window.mean();
-            Ok(PhiExponential {
-                config: o.config,
-                window: o.window,
-                log: o.log,
-                mean,
-            })
-        }
     }
 }

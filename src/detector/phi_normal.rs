@@ -163,9 +163,9 @@ impl PhiNormalConfig {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PhiNormal {
-    config: PhiNormalConfig,
-    window: IntervalWindow,
-    log: ArrivalLog,
+    pub(crate) config: PhiNormalConfig,
+    pub(crate) window: IntervalWindow,
+    pub(crate) log: ArrivalLog,
     /// The window length `n` that `inv_len` belongs to.
     len: u64,
     /// `1/n`, recomputed only while the window fills.
@@ -205,7 +205,11 @@ impl PhiNormal {
 
     /// A detector from a validated configuration, a window that fits it and an arrival log, its
     /// derived values computed from the window.
-    fn from_parts(config: PhiNormalConfig, window: IntervalWindow, log: ArrivalLog) -> Self {
+    pub(crate) fn from_parts(
+        config: PhiNormalConfig,
+        window: IntervalWindow,
+        log: ArrivalLog,
+    ) -> Self {
         let mut d = PhiNormal {
             floored: config.floors_std(),
             config,
@@ -478,56 +482,6 @@ const MAGIC: f64 = 6_755_399_441_055_744.0;
 #[inline]
 fn max(a: f64, b: f64) -> f64 {
     if a > b { a } else { b }
-}
-
-/// Snapshots (feature `serde`): the configuration, the window and the arrival log; the derived
-/// location and scale are recomputed on reading, so they always agree with the window.
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{PhiNormal, PhiNormalConfig};
-    use crate::detector::ArrivalLog;
-    use crate::math::IntervalWindow;
-
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        config: &'a PhiNormalConfig,
-        window: &'a IntervalWindow,
-        log: &'a ArrivalLog,
-    }
-
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Owned {
-        config: PhiNormalConfig,
-        window: IntervalWindow,
-        log: ArrivalLog,
-    }
-
-    impl Serialize for PhiNormal {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            Ref {
-                config: &self.config,
-                window: &self.window,
-                log: &self.log,
-            }
-            .serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for PhiNormal {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let o = Owned::deserialize(d)?;
-            o.config.validate().map_err(D::Error::custom)?;
-            o.window
-                .check_fits("phi_normal", o.config.window)
-                .map_err(D::Error::custom)?;
-            let d = PhiNormal::from_parts(o.config, o.window, o.log);
-            Ok(d)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -139,22 +139,20 @@ use crate::timeout::{TimeoutEstimator, TimeoutStats};
 mod batch;
 mod config;
 mod error;
-mod peer;
+pub(crate) mod peer;
 mod store;
 mod tick;
 
 #[cfg(feature = "serde")]
-mod digest;
-#[cfg(feature = "serde")]
 mod snapshot;
 
 pub use crate::detector::DetectorConfig;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use crate::snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};
 pub use batch::{BATCH_ROUND, Heartbeat};
 pub use config::{MAX_PEERS, MAX_SHARDS, MonitorConfig};
 pub use error::MonitorError;
-#[cfg(feature = "serde")]
-#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
-pub use snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotError};
 pub use tick::{Collective, Evaluation, Stall};
 
 use crate::detector::AnyDetector;

@@ -54,11 +54,6 @@ impl AnyDetector {
 
 /// A peer's request-timeout estimator, and when it last learned something.
 #[derive(Debug, Clone)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
 pub(crate) struct Rtt {
     pub(crate) estimator: TimeoutEstimator,
     pub(crate) last: Nanos,

@@ -1,253 +1,19 @@
-//! Snapshots of every peer's learned state, so that a restarted host starts warm.
+//! The monitor's side of snapshots: taking one from the shards and restoring a monitor from
+//! one. The format itself, and the checks of every state read back, are in
+//! [`crate::snapshot`]; what is checked here is what only the monitor knows (its
+//! configuration, its limits, and each peer against the snapshot's configurations).
 
-use std::fmt;
 use std::hash::Hash;
 use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::ConfigError;
-use crate::detector::AnyDetector;
-use crate::detector::DetectorConfig;
 use crate::monitor::Monitor;
 use crate::monitor::config::MonitorConfig;
-use crate::monitor::digest::digest;
-use crate::monitor::peer::{Rtt, Slot};
+use crate::monitor::peer::Slot;
+use crate::snapshot::{Snapshot, SnapshotError, Versioned, v1};
 use crate::suspicion::Level;
 use crate::time::{Clock, Nanos};
-use crate::timeout::TimeoutConfig;
-
-/// The version of the snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
-
-/// The name a snapshot carries, with its version: `accrual_monitor_v1`.
-pub const SNAPSHOT_FORMAT: &str = "accrual_monitor_v1";
-
-/// The learned state of every peer of a [`Monitor`], taken with [`Monitor::snapshot`] and
-/// restored with [`Monitor::from_snapshot`]; serialise it with any serde format that supports
-/// 128-bit integers (JSON does; TOML does not). Learned floating-point values are written as
-/// their bit patterns, so every format restores them exactly; the configurations' own numbers
-/// (`0.1`, `0.999`) are written as decimals, and must read back to the same `f64`, as they do
-/// in JSON (enable `serde_json`'s `float_roundtrip` for computed values with 17 digits).
-///
-/// The format is versioned: the serialised value is one map entry, `accrual_monitor_v1`,
-/// holding the instant it was taken, the detector and timeout configurations, every peer
-/// (its key, its detector's state, its level and its request-timeout estimator) and a
-/// checksum of all of it. A build reading a version it does not know fails with serde's
-/// `unknown variant` error naming both versions; a truncated snapshot fails to parse; a
-/// damaged or edited one fails its checksum ([`SnapshotError::Corrupted`]); one taken with
-/// another detector or timeout configuration is refused as incompatible. Nothing is applied
-/// unless everything is right: restoring builds a new monitor or nothing.
-///
-/// ```
-/// use accrual::monitor::{Monitor, MonitorConfig, Snapshot};
-/// use accrual::{ManualClock, Nanos};
-///
-/// let clock = ManualClock::new(Nanos::from_secs(1_000));
-/// let before = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
-/// for _ in 0..20 {
-///     clock.advance(Nanos::from_millis(500));
-///     before.heartbeat(&"db-1".to_string()).unwrap();
-/// }
-/// clock.advance(Nanos::from_millis(300));
-/// let text = serde_json::to_string(&before.snapshot().unwrap()).unwrap();
-///
-/// // A new process, a new clock.
-/// let snapshot: Snapshot<String> = serde_json::from_str(&text).unwrap();
-/// let after = Monitor::from_snapshot(MonitorConfig::default(), ManualClock::default(), snapshot).unwrap();
-/// let peer = "db-1".to_string();
-/// assert_eq!(after.now(), before.now());
-/// assert_eq!(after.phi(&peer), before.phi(&peer));
-/// assert_eq!(after.deadline(&peer), before.deadline(&peer));
-/// ```
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Snapshot<K> {
-    inner: Versioned<K>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum Versioned<K> {
-    #[serde(rename = "accrual_monitor_v1")]
-    V1(V1<K>),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct V1<K> {
-    taken_at: Nanos,
-    detector: DetectorConfig,
-    timeout: TimeoutConfig,
-    peers: Vec<PeerSnapshot<K>>,
-    /// FNV-1a of everything above, as 16 hex digits.
-    checksum: String,
-}
-
-/// One peer in a [`Snapshot`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PeerSnapshot<K> {
-    peer: K,
-    detector: AnyDetector,
-    level: Level,
-    since: Option<Nanos>,
-    rtt: Option<Rtt>,
-}
-
-/// What the checksum covers.
-#[derive(Serialize)]
-struct Covered<'a, K> {
-    format: &'static str,
-    taken_at: Nanos,
-    detector: &'a DetectorConfig,
-    timeout: &'a TimeoutConfig,
-    peers: &'a [PeerSnapshot<K>],
-}
-
-fn checksum<K: Serialize>(
-    taken_at: Nanos,
-    detector: &DetectorConfig,
-    timeout: &TimeoutConfig,
-    peers: &[PeerSnapshot<K>],
-) -> Result<String, SnapshotError> {
-    let covered = Covered {
-        format: SNAPSHOT_FORMAT,
-        taken_at,
-        detector,
-        timeout,
-        peers,
-    };
-    digest(&covered)
-        .map(|d| format!("{d:016x}"))
-        .map_err(|e| SnapshotError::Unserializable(e.to_string()))
-}
-
-impl<K> Snapshot<K> {
-    fn v1(&self) -> &V1<K> {
-        match &self.inner {
-            Versioned::V1(v) => v,
-        }
-    }
-
-    /// The instant (on the monitor's time line) the snapshot was taken.
-    pub fn taken_at(&self) -> Nanos {
-        self.v1().taken_at
-    }
-
-    /// The number of peers.
-    pub fn len(&self) -> usize {
-        self.v1().peers.len()
-    }
-
-    /// Whether it holds no peer.
-    pub fn is_empty(&self) -> bool {
-        self.v1().peers.is_empty()
-    }
-
-    /// The peers and their levels, in the snapshot's order.
-    ///
-    /// ```
-    /// use accrual::monitor::{Monitor, MonitorConfig};
-    /// use accrual::{Level, ManualClock, Nanos};
-    ///
-    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::new(Nanos::from_secs(7))).unwrap();
-    /// monitor.heartbeat(&"a").unwrap();
-    /// monitor.tick(monitor.now());
-    /// let snapshot = monitor.snapshot().unwrap();
-    /// assert_eq!(snapshot.peers().collect::<Vec<_>>(), vec![(&"a", Level::Alive)]);
-    /// assert_eq!(snapshot.taken_at(), Nanos::from_secs(7));
-    /// assert!(!snapshot.is_empty() && snapshot.detector().kind() == "adaptive");
-    /// ```
-    pub fn peers(&self) -> impl Iterator<Item = (&K, Level)> + '_ {
-        self.v1().peers.iter().map(|p| (&p.peer, p.level))
-    }
-
-    /// The detector configuration the peers ran.
-    pub fn detector(&self) -> &DetectorConfig {
-        &self.v1().detector
-    }
-}
-
-/// Why a snapshot could not be taken or restored. Parsing errors (a truncated snapshot, an
-/// unknown version) come from the serde format before these.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SnapshotError {
-    /// The checksum does not match the contents: the snapshot was damaged or edited.
-    Corrupted {
-        /// The checksum stored in the snapshot.
-        stored: String,
-        /// The checksum of what the snapshot holds.
-        computed: String,
-    },
-    /// The new monitor's configuration is invalid.
-    Config(ConfigError),
-    /// The snapshot's peers ran another detector, or another configuration of it, than the
-    /// new monitor's: their learned state would not mean the same.
-    IncompatibleDetector {
-        /// The snapshot's detector kind.
-        snapshot: &'static str,
-        /// The monitor's detector kind (the same kind when only its settings differ).
-        monitor: &'static str,
-    },
-    /// The snapshot's request-timeout estimators were configured differently from the new
-    /// monitor's.
-    IncompatibleTimeout,
-    /// The snapshot holds more peers than the new monitor's `max_peers`.
-    TooManyPeers {
-        /// The peers in the snapshot.
-        peers: usize,
-        /// The monitor's limit.
-        max_peers: usize,
-    },
-    /// A peer appears twice.
-    DuplicatePeer {
-        /// Its second position in the snapshot.
-        index: usize,
-    },
-    /// A peer's state contradicts the snapshot's configuration or itself.
-    InvalidPeer {
-        /// Its position in the snapshot.
-        index: usize,
-        /// What is wrong.
-        problem: &'static str,
-    },
-    /// A key or a state refused to serialise while the snapshot was taken.
-    Unserializable(String),
-}
-
-impl fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SnapshotError::Corrupted { stored, computed } => write!(
-                f,
-                "corrupted snapshot: its checksum is {stored} but its contents sum to {computed}"
-            ),
-            SnapshotError::Config(e) => write!(f, "invalid monitor configuration: {e}"),
-            SnapshotError::IncompatibleDetector { snapshot, monitor } => write!(
-                f,
-                "incompatible snapshot: its peers ran a {snapshot} detector configured differently from the monitor's {monitor}"
-            ),
-            SnapshotError::IncompatibleTimeout => write!(
-                f,
-                "incompatible snapshot: its timeout configuration differs from the monitor's"
-            ),
-            SnapshotError::TooManyPeers { peers, max_peers } => write!(
-                f,
-                "the snapshot holds {peers} peers, more than monitor.max_peers = {max_peers}"
-            ),
-            SnapshotError::DuplicatePeer { index } => {
-                write!(f, "peer {index} of the snapshot appears twice")
-            }
-            SnapshotError::InvalidPeer { index, problem } => {
-                write!(f, "peer {index} of the snapshot is invalid: {problem}")
-            }
-            SnapshotError::Unserializable(e) => write!(f, "cannot serialise the snapshot: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SnapshotError {}
 
 impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     /// Every peer's learned state, at one instant: all shards are read-locked together for the
@@ -268,10 +34,10 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     pub fn snapshot(&self) -> Result<Snapshot<K>, SnapshotError> {
         let guards: Vec<_> = self.shards.iter().map(|s| s.0.read()).collect();
         let taken_at = self.now();
-        let peers: Vec<PeerSnapshot<K>> = guards
+        let peers: Vec<v1::Peer<K>> = guards
             .iter()
             .flat_map(|s| s.iter())
-            .map(|(k, slot)| PeerSnapshot {
+            .map(|(k, slot)| v1::Peer {
                 peer: k.clone(),
                 detector: slot.detector.clone(),
                 level: slot.level,
@@ -280,17 +46,14 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
             })
             .collect();
         drop(guards);
-        let detector = self.config.detector.clone();
-        let timeout = self.config.timeout.clone();
-        let checksum = checksum(taken_at, &detector, &timeout, &peers)?;
+        let document = v1::Document::seal(
+            taken_at,
+            self.config.detector.clone(),
+            self.config.timeout.clone(),
+            peers,
+        )?;
         Ok(Snapshot {
-            inner: Versioned::V1(V1 {
-                taken_at,
-                detector,
-                timeout,
-                peers,
-                checksum,
-            }),
+            inner: Versioned::V1(document),
         })
     }
 
@@ -323,7 +86,7 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
         snapshot: Snapshot<K>,
     ) -> Result<Self, SnapshotError> {
         let Versioned::V1(s) = snapshot.inner;
-        let computed = checksum(s.taken_at, &s.detector, &s.timeout, &s.peers)?;
+        let computed = s.sum()?;
         if computed != s.checksum {
             return Err(SnapshotError::Corrupted {
                 stored: s.checksum,
@@ -392,19 +155,21 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detector::FixedConfig;
+    use crate::detector::{AnyDetector, DetectorConfig, FixedConfig};
     use crate::time::ManualClock;
 
     /// A snapshot of three peers, and a way to alter it and seal it again with a valid
     /// checksum, as a forger (not a damaged disk) would.
-    fn forge(alter: impl FnOnce(&mut V1<u32>)) -> Result<Monitor<u32, ManualClock>, SnapshotError> {
+    fn forge(
+        alter: impl FnOnce(&mut v1::Document<u32>),
+    ) -> Result<Monitor<u32, ManualClock>, SnapshotError> {
         let m = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
         for p in 0..3 {
             m.heartbeat(&p).unwrap();
         }
         let Versioned::V1(mut v) = m.snapshot().unwrap().inner;
         alter(&mut v);
-        v.checksum = checksum(v.taken_at, &v.detector, &v.timeout, &v.peers).unwrap();
+        v.checksum = v.sum().unwrap();
         let snapshot = Snapshot {
             inner: Versioned::V1(v),
         };

@@ -1,11 +1,10 @@
 //! The crate's recommended detector: [`Adaptive`], its [`AdaptiveConfig`], and how it turns
 //! arrivals into a deadline. The lateness histogram it learns is in `model`, the spell of
-//! recent lateness in `regime`, and its snapshot form (feature `serde`) in `state`.
+//! recent lateness in `regime`. Its snapshot form (feature `serde`) is `v1::Adaptive`, in
+//! `src/snapshot/v1.rs`.
 
-mod model;
-mod regime;
-#[cfg(feature = "serde")]
-mod state;
+pub(crate) mod model;
+pub(crate) mod regime;
 
 use crate::config::{
     ConfigError, check_bounded, check_positive, check_positive_duration, check_range,
@@ -220,25 +219,25 @@ pub struct Adaptive {
     // What a heartbeat reads comes first, in the detector's first three cache lines (192
     // bytes, checked by `a_heartbeat_reads_three_lines_and_its_bucket`): a batch of heartbeats
     // then fetches four lines of it from memory, not five.
-    log: ArrivalLog,
+    pub(crate) log: ArrivalLog,
     /// The interval estimate, ns.
-    eta: f64,
+    pub(crate) eta: f64,
     /// The weight of a sample arriving now, `2^((t − origin)/memory)`.
-    unit: f64,
+    pub(crate) unit: f64,
     /// The arrival time weights are relative to, ns.
-    origin: u64,
+    pub(crate) origin: u64,
     /// The configuration's [`memory`](AdaptiveConfig::memory), ns, beside the weight it
     /// scales, so that a heartbeat does not read the configuration's line.
-    half_life: f64,
+    pub(crate) half_life: f64,
     /// `(seq, arrival)` of the first arrival, and of an anchor at least `SPAN` numbers back.
-    first: Option<(u64, u64)>,
-    anchor: (u64, u64),
-    next_anchor: (u64, u64),
+    pub(crate) first: Option<(u64, u64)>,
+    pub(crate) anchor: (u64, u64),
+    pub(crate) next_anchor: (u64, u64),
     /// The largest recent lateness values.
-    regime: Regime,
+    pub(crate) regime: Regime,
     /// The lateness distribution.
-    model: Model,
-    config: AdaptiveConfig,
+    pub(crate) model: Model,
+    pub(crate) config: AdaptiveConfig,
 }
 
 impl Adaptive {

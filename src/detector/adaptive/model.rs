@@ -13,7 +13,7 @@ const SUB: u32 = 8;
 /// Number of buckets.
 pub(crate) const BUCKETS: usize = 1 + ((HIGH_OCTAVE - LOW_OCTAVE) * SUB) as usize;
 /// Hull vertices: bucket edges `0..=BUCKETS`.
-pub(super) const EDGES: usize = BUCKETS + 1;
+pub(crate) const EDGES: usize = BUCKETS + 1;
 
 /// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
 const SUB_BITS: u32 = SUB.trailing_zeros();
@@ -48,25 +48,25 @@ pub(super) fn bucket(x: f64) -> usize {
 /// One lateness distribution: a decayed histogram and the fitted survival curve.
 #[derive(Debug, Clone)]
 #[repr(C)]
-pub(super) struct Model {
-    pub(super) total: f64,
+pub(crate) struct Model {
+    pub(crate) total: f64,
     /// Samples recorded (undecayed), for the prior's fading.
-    pub(super) samples: u64,
+    pub(crate) samples: u64,
     /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
-    pub(super) top: f64,
-    pub(super) s_top: f64,
-    pub(super) theta: f64,
-    pub(super) hull_len: usize,
+    pub(crate) top: f64,
+    pub(crate) s_top: f64,
+    pub(crate) theta: f64,
+    pub(crate) hull_len: usize,
     /// Decayed lateness mass per bucket, in units of the detector's `unit`.
-    pub(super) counts: [f32; BUCKETS],
+    pub(crate) counts: [f32; BUCKETS],
     /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
     /// leaving each vertex (the last one leaves into the tail).
-    pub(super) hull: [u8; EDGES],
-    pub(super) slopes: [f64; EDGES],
+    pub(crate) hull: [u8; EDGES],
+    pub(crate) slopes: [f64; EDGES],
 }
 
 impl Model {
-    pub(super) fn new(theta: f64) -> Self {
+    pub(crate) fn new(theta: f64) -> Self {
         Model {
             counts: [0.0; BUCKETS],
             total: 0.0,

@@ -7,16 +7,16 @@
 /// current half began. Half the window is kept here too, beside the values, so that a
 /// heartbeat reads no more cache lines for the regime than it did without one.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Regime {
-    pub(super) start: u64,
-    pub(super) half: u64,
-    pub(super) current: [f32; 2],
-    pub(super) previous: [f32; 2],
+pub(crate) struct Regime {
+    pub(crate) start: u64,
+    pub(crate) half: u64,
+    pub(crate) current: [f32; 2],
+    pub(crate) previous: [f32; 2],
 }
 
 impl Regime {
     /// An empty regime over windows of `window` ns.
-    pub(super) fn new(window: u64) -> Self {
+    pub(crate) fn new(window: u64) -> Self {
         Regime {
             start: 0,
             half: window / 2,
