@@ -709,3 +709,41 @@ fn a_batch_is_one_call_per_heartbeat_in_batch_order() {
         batched.heartbeat_batch(&[], |_, _| panic!("nothing to report"));
     }
 }
+
+/// A silence that ended in `Dead` (here a minute of heartbeats lost in the network) is not
+/// learned as lateness: once the peer is back, its deadline is where it was before the outage.
+/// The same arrivals fed to a detector that learns every interval stretch it many times over,
+/// which is what this rule prevents.
+#[test]
+fn an_outage_that_ended_in_dead_is_not_learned() {
+    use accrual::{Adaptive, AdaptiveConfig, Detector};
+
+    let mut sim = Sim::new(MonitorConfig::default(), 4);
+    let mut learner = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    let mut feed = |sim: &mut Sim, rounds: usize, alive: &[u32]| {
+        for _ in 0..rounds {
+            sim.run(1, alive);
+            if alive.contains(&3) {
+                learner.heartbeat_seq(sim.now(), sim.seq[3]);
+            }
+        }
+    };
+    feed(&mut sim, 3_000, &all(4));
+    let span =
+        |sim: &Sim| sim.m.deadline(&3).unwrap() - sim.m.stats(&3).unwrap().last_arrival.unwrap();
+    let before = span(&sim);
+    // A minute of peer 3's heartbeats lost: it goes on numbering them.
+    feed(&mut sim, 600, &[0, 1, 2]);
+    sim.seq[3] += 600;
+    assert_eq!(sim.m.level(&3), Some(Level::Dead));
+    feed(&mut sim, 50, &all(4));
+    assert_eq!(sim.m.level(&3), Some(Level::Alive));
+    let after = span(&sim);
+    assert!(after <= before, "before the outage {before}, after {after}");
+    let threshold = MonitorConfig::default().suspicion.suspect_enter;
+    let learned = learner.deadline(threshold).unwrap() - learner.last_arrival().unwrap();
+    assert!(
+        learned.0 > after.0 * 10,
+        "a learner allows {learned}, the monitor {after}"
+    );
+}

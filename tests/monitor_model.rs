@@ -219,15 +219,17 @@ impl Model {
         Ok(self.peers.get_mut(&k).unwrap())
     }
 
-    /// A heartbeat: its interval is not learned when the monitor was away for part of it,
-    /// during the latest noticed stall, or since a tick now overdue by more than
-    /// `tick_interval + stall_threshold` (a stall no tick has noticed yet).
+    /// A heartbeat: its interval is not learned when the peer is `Dead` (the silence ended in
+    /// an outage), or when the monitor was away for part of it, during the latest noticed
+    /// stall, or since a tick now overdue by more than `tick_interval + stall_threshold` (a
+    /// stall no tick has noticed yet).
     fn beat(&mut self, k: u8, at: Nanos, seq: Option<u64>) -> Result<Arrival, MonitorError> {
         let overdue = self.cfg.tick_interval + self.cfg.stall_threshold;
         let (stall, last_tick) = (self.stall, self.last_tick);
         let p = self.peer(k)?;
+        let dead = p.suspicion.level() == Level::Dead;
         let away = p.detector.last_arrival().is_some_and(|last| {
-            stall.is_some_and(|(from, to)| last < to && at > from)
+            dead || stall.is_some_and(|(from, to)| last < to && at > from)
                 || last_tick.is_some_and(|t| at > t + overdue && last + overdue < at)
         });
         Ok(if away {

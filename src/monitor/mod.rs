@@ -441,10 +441,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// A heartbeat into a known peer's slot: not learned from when the interval since the
     /// previous one overlaps a time the monitor was away.
     #[inline]
+    /// Records a heartbeat in the peer's detector. The silence before it is not learned when
+    /// the monitor itself was absent during it, nor when it ended in `Dead`: an outage, a
+    /// restarted peer or a replaced leader is not lateness the peer's next heartbeats may show.
     fn record_heartbeat(&self, slot: &mut Slot, at: Nanos, seq: Option<u64>) -> Arrival {
         let interval = self.config.tick_interval + self.config.stall_threshold;
+        let dead = slot.level == Level::Dead;
         let d = &mut slot.detector;
         match d.last_arrival() {
+            Some(_) if dead => d.record_unlearned(at, seq),
             Some(last) if self.absence.overlaps(last, at, interval) => d.record_unlearned(at, seq),
             _ => d.record(at, seq),
         }
