@@ -1,12 +1,12 @@
 //! What every configuration shares: the error a rejected one returns ([`ConfigError`]), the
-//! longest duration one accepts ([`MAX_DURATION`]), the network [`Preset`]s, and the checks
-//! that each configuration's `validate` is built from.
+//! longest duration one accepts ([`MAX_DURATION`]), and the checks that each configuration's
+//! `validate` is built from.
 //!
 //! Each configuration lives beside what it configures, and is re-exported at the crate root:
 //!
 //! | configuration | module |
 //! |---|---|
-//! | [`PhiNormalConfig`](crate::PhiNormalConfig), [`Tail`](crate::Tail) | [`detector`](crate::detector) |
+//! | [`PhiNormalConfig`](crate::PhiNormalConfig), [`Tail`](crate::Tail), [`Preset`](crate::Preset) | [`detector`](crate::detector) |
 //! | [`PhiExponentialConfig`](crate::PhiExponentialConfig) | [`detector`](crate::detector) |
 //! | [`ChenConfig`](crate::ChenConfig) | [`detector`](crate::detector) |
 //! | [`FixedConfig`](crate::FixedConfig) | [`detector`](crate::detector) |
@@ -305,20 +305,4 @@ pub(crate) fn check_order(
             upper_value: upper.1,
         })
     }
-}
-
-/// Network presets, for [`PhiNormalConfig::preset`](crate::PhiNormalConfig::preset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(rename_all = "snake_case")
-)]
-pub enum Preset {
-    /// Same rack or same LAN: sub-millisecond delays, occasional scheduler spikes of a few ms.
-    Lan,
-    /// A busy datacenter: congestion episodes of tens of ms.
-    Datacenter,
-    /// Across a wide-area network: large, shifting delays and bursty loss.
-    Wan,
 }

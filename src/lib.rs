@@ -140,11 +140,11 @@ pub mod suspicion;
 pub mod time;
 pub mod timeout;
 
-pub use config::{ConfigError, Preset};
+pub use config::ConfigError;
 pub use detector::{
     Adaptive, AdaptiveConfig, AnyDetector, Arrival, ArrivalCounts, Chen, ChenConfig, Detector,
     DetectorConfig, Empirical, EmpiricalConfig, Fixed, FixedConfig, Meaning, PhiExponential,
-    PhiExponentialConfig, PhiNormal, PhiNormalConfig, Tail,
+    PhiExponentialConfig, PhiNormal, PhiNormalConfig, Preset, Tail,
 };
 pub use histogram::HistogramConfig;
 pub use monitor::{Monitor, MonitorConfig, MonitorError};

@@ -52,7 +52,7 @@ pub use chen::{Chen, ChenConfig};
 pub use empirical::{Empirical, EmpiricalConfig};
 pub use fixed::{Fixed, FixedConfig};
 pub use phi_exponential::{PhiExponential, PhiExponentialConfig};
-pub use phi_normal::{PhiNormal, PhiNormalConfig, Tail};
+pub use phi_normal::{PhiNormal, PhiNormalConfig, Preset, Tail};
 
 /// What a detector made of an arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,5 +1,5 @@
 use crate::config::{
-    ConfigError, Preset, check_bounded, check_non_negative, check_positive_duration, check_window,
+    ConfigError, check_bounded, check_non_negative, check_positive_duration, check_window,
 };
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
 use crate::math::{
@@ -22,6 +22,22 @@ pub enum Tail {
     /// migrating who want the same verdicts. It overstates φ in the tail (9.31 where the exact
     /// value is 8).
     Logistic,
+}
+
+/// Network presets, for [`PhiNormalConfig::preset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+pub enum Preset {
+    /// Same rack or same LAN: sub-millisecond delays, occasional scheduler spikes of a few ms.
+    Lan,
+    /// A busy datacenter: congestion episodes of tens of ms.
+    Datacenter,
+    /// Across a wide-area network: large, shifting delays and bursty loss.
+    Wan,
 }
 
 /// Configuration of [`PhiNormal`], Hayashibara's φ-accrual detector.
