@@ -448,10 +448,13 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         let interval = self.config.tick_interval + self.config.stall_threshold;
         let dead = slot.level == Level::Dead;
         let d = &mut slot.detector;
-        match d.last_arrival() {
-            Some(_) if dead => d.record_unlearned(at, seq),
-            Some(last) if self.absence.overlaps(last, at, interval) => d.record_unlearned(at, seq),
-            _ => d.record(at, seq),
+        let unlearned = d
+            .last_arrival()
+            .is_some_and(|last| dead || self.absence.overlaps(last, at, interval));
+        if unlearned {
+            d.record_unlearned(at, seq)
+        } else {
+            d.record(at, seq)
         }
     }
 
