@@ -113,7 +113,9 @@ pub struct Transition {
     pub to: Level,
     /// The instant of the update that changed it.
     pub at: Nanos,
-    /// φ at that instant.
+    /// φ at that instant, as the levels judged it (in a [`Monitor`](crate::Monitor) with
+    /// [`mistakes_per_hour`](crate::MonitorConfig::mistakes_per_hour) set, moved by the
+    /// peer's shift).
     pub phi: f64,
 }
 

@@ -102,18 +102,18 @@ fn any_detector() -> impl Strategy<Value = Box<dyn Detector>> {
             1u64..10_000_000_000,
             1.0f64..30.0,
             1e-6f64..10.0,
-            0.0f64..100.0,
+            0u64..100_000_000_000_000,
             (0.0f64..20.0, 1u64..100_000_000_000),
         )
             .prop_map(
-                |(memory, first, tail, ratio, weight, (regime, window))| Box::new(
+                |(memory, first, tail, ratio, horizon, (regime, window))| Box::new(
                     Adaptive::new(AdaptiveConfig {
                         memory: Nanos(memory),
                         first_interval: Nanos(first),
                         tail_samples: tail,
                         min_tail_ratio: ratio,
                         prior_pause: Nanos(first),
-                        prior_weight: weight,
+                        prior_horizon: Nanos(horizon),
                         regime_factor: regime,
                         regime_window: Nanos(window),
                     })

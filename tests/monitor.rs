@@ -614,10 +614,8 @@ fn the_default_detector_does_not_learn_the_monitors_stalls() {
         }
         sim.run(600, &all(1));
         let after = sim.m.deadline(&0).unwrap() - sim.now();
-        assert!(
-            after < Nanos::from_secs(1),
-            "{tick_first}: {before} then {after}"
-        );
+        // Not learned: the deadline did not grow (the prior only fades with the time watched).
+        assert!(after <= before, "{tick_first}: {before} then {after}");
         assert!(sim.suspicions().is_empty(), "{tick_first}");
     }
     // The same arrivals fed to a bare detector: the 30 s gap is learned.

@@ -133,6 +133,7 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
                 collective_min: min,
                 collective_hold: Nanos::from_millis(hold_ms),
                 max_dead_fraction: dead,
+                mistakes_per_hour: None,
             },
         )
 }
@@ -587,6 +588,8 @@ fn groups_falling_silent_agree_with_the_model() {
             collective_fraction: 0.25,
             collective_hold: Nanos::from_millis(700),
             max_dead_fraction: 0.2,
+            // The model judges φ per heartbeat, as the detector defines it.
+            mistakes_per_hour: None,
             ..Default::default()
         };
         run(cfg, ops);

@@ -204,13 +204,13 @@ fn inconsistent_state_is_rejected_when_read() {
             "number of buckets",
         ),
         (
-            with("hull", {
-                let mut h = value["hull"].as_array().unwrap().clone();
+            with("surv", {
+                let mut h = value["surv"].as_array().unwrap().clone();
                 assert!(h.len() >= 2);
                 h.reverse();
                 h.into()
             }),
-            "increasing bucket edges",
+            "never rise",
         ),
         (with("eta", 0.into()), "interval must be positive"),
         (

@@ -47,9 +47,12 @@ fn kinds() -> Vec<(&'static str, DetectorConfig)> {
     ]
 }
 
+/// The writing monitor's configuration: thresholds judged per heartbeat, as every monitor of
+/// the first release judged them (the snapshot carries peers, not thresholds).
 fn config(detector: DetectorConfig) -> MonitorConfig {
     MonitorConfig {
         detector,
+        mistakes_per_hour: None,
         ..MonitorConfig::default()
     }
 }
@@ -141,8 +144,17 @@ fn version_1_snapshots_restore_to_the_answers_they_were_taken_with() {
             .unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
         let expected = std::fs::read_to_string(&expected_path)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-        let snapshot: Snapshot<String> = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{name}: version 1 no longer reads: {e}"));
+        let read: Result<Snapshot<String>, _> = serde_json::from_str(&text);
+        if name == "adaptive" {
+            // Its peers ran the earlier lateness model: refused, saying so, never restored to
+            // different answers.
+            let error = read
+                .expect_err("an earlier adaptive model must not restore")
+                .to_string();
+            assert!(error.contains("earlier lateness model"), "{error}");
+            continue;
+        }
+        let snapshot = read.unwrap_or_else(|e| panic!("{name}: version 1 no longer reads: {e}"));
         let clock = ManualClock::new(Nanos::from_secs(1));
         let restored = Monitor::from_snapshot(config(detector), clock.clone(), snapshot)
             .unwrap_or_else(|e| panic!("{name}: version 1 no longer restores: {e}"));

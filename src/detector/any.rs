@@ -32,7 +32,7 @@ macro_rules! kinds {
         /// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
         /// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
         /// | [`Empirical`](Self::Empirical) | its histograms (97 KB by default), boxed |
-        /// | [`Adaptive`](Self::Adaptive) | 2,816 bytes, boxed |
+        /// | [`Adaptive`](Self::Adaptive) | 2,688 bytes, boxed |
         ///
         /// The [monitor's docs](crate::monitor) list bytes per peer, map and bookkeeping
         /// included.
@@ -158,6 +158,9 @@ macro_rules! kinds {
                 match self {
                     $( AnyDetector::$variant(d) => d.false_suspicion_probability(threshold), )*
                 }
+            }
+            fn expected_interval(&self) -> Option<Nanos> {
+                match self { $( AnyDetector::$variant(d) => d.expected_interval(), )* }
             }
         }
     };

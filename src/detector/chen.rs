@@ -119,6 +119,10 @@ impl Chen {
 }
 
 impl Detector for Chen {
+    fn expected_interval(&self) -> Option<Nanos> {
+        Some(self.config.interval)
+    }
+
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         let accepted = match self.log.accept(at, seq) {
             Ok(accepted) => accepted,

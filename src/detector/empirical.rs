@@ -134,6 +134,15 @@ impl Empirical {
 }
 
 impl Detector for Empirical {
+    fn expected_interval(&self) -> Option<Nanos> {
+        let live = self.histogram.live();
+        Some(if live.is_empty() {
+            self.config.first_interval
+        } else {
+            Nanos(live.mean() as u64)
+        })
+    }
+
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(accepted) => {

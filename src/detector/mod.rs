@@ -54,6 +54,9 @@ pub use fixed::{Fixed, FixedConfig};
 pub use phi_exponential::{PhiExponential, PhiExponentialConfig};
 pub use phi_normal::{PhiNormal, PhiNormalConfig, Preset, Tail};
 
+/// Nanoseconds in an hour, the unit of a rate of false suspicions.
+const NANOS_PER_HOUR: f64 = 3.6e12;
+
 /// What a detector made of an arrival.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arrival {
@@ -90,6 +93,10 @@ pub struct Meaning {
     /// to cross the threshold after one heartbeat: `10^−Φ` for accrual detectors, `None` for
     /// binary ones (whose model does not assign one).
     pub false_suspicion_probability: Option<f64>,
+    /// The false suspicions per hour of a live peer that the threshold means: the probability
+    /// per heartbeat times the heartbeats per hour (`3600 s / η`, with η the detector's
+    /// [`expected_interval`](Detector::expected_interval)). `None` where either is unknown.
+    pub mistakes_per_hour: Option<f64>,
 }
 
 impl fmt::Display for Meaning {
@@ -101,6 +108,9 @@ impl fmt::Display for Meaning {
         }
         if let Some(p) = self.false_suspicion_probability {
             write!(f, ", false-suspicion probability {p:e} per heartbeat")?;
+        }
+        if let Some(r) = self.mistakes_per_hour {
+            write!(f, ", {r:e} false suspicions per hour")?;
         }
         Ok(())
     }
@@ -169,17 +179,60 @@ pub trait Detector: fmt::Debug + Send + Sync {
         Some(probability_of_phi(threshold))
     }
 
-    /// What `threshold` means right now: the equivalent fixed timeout and the false-suspicion
-    /// probability per heartbeat.
+    /// The interval at which the detector expects heartbeats right now (learned, or
+    /// configured): what turns a probability per heartbeat into a rate per hour. `None` for a
+    /// detector without one ([`Fixed`]).
+    fn expected_interval(&self) -> Option<Nanos> {
+        None
+    }
+
+    /// The threshold that means `mistakes_per_hour` false suspicions per hour of a live peer:
+    /// `Φ = −log10(mistakes_per_hour · η / 3600 s)`, with η the
+    /// [`expected_interval`](Self::expected_interval). It is the same trade for every
+    /// detector, whatever its interval; the [`Monitor`](crate::Monitor) applies it per peer
+    /// when [`MonitorConfig::mistakes_per_hour`](crate::MonitorConfig::mistakes_per_hour) is
+    /// set. `None` if the detector has no interval, or the rate is not positive and finite.
+    /// A binary detector's deadline does not depend on its threshold, so the rate does not
+    /// move it.
+    ///
+    /// ```
+    /// use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
+    ///
+    /// let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
+    /// for i in 0..100u64 {
+    ///     d.heartbeat(Nanos::from_millis(100 * i));
+    /// }
+    /// // 0.1 false suspicions an hour at 36,000 heartbeats an hour: 1 in 360,000.
+    /// let phi = d.threshold_for_rate(0.1).unwrap();
+    /// assert!((phi - 360_000f64.log10()).abs() < 1e-9);
+    /// let meaning = d.meaning(phi);
+    /// assert!((meaning.mistakes_per_hour.unwrap() / 0.1 - 1.0).abs() < 1e-9);
+    /// ```
+    fn threshold_for_rate(&self, mistakes_per_hour: f64) -> Option<f64> {
+        if !(mistakes_per_hour > 0.0 && mistakes_per_hour.is_finite()) {
+            return None;
+        }
+        let eta = self.expected_interval()?.as_nanos() as f64;
+        (eta > 0.0).then(|| -(mistakes_per_hour * eta / NANOS_PER_HOUR).log10())
+    }
+
+    /// What `threshold` means right now: the equivalent fixed timeout, the false-suspicion
+    /// probability per heartbeat, and the false suspicions per hour.
     fn meaning(&self, threshold: f64) -> Meaning {
         let timeout = match (self.deadline(threshold), self.last_arrival()) {
             (Some(d), Some(last)) => Some(d - last),
             _ => None,
         };
+        let p = self.false_suspicion_probability(threshold);
+        let eta = self.expected_interval().map(|e| e.as_nanos() as f64);
         Meaning {
             threshold,
             timeout,
-            false_suspicion_probability: self.false_suspicion_probability(threshold),
+            false_suspicion_probability: p,
+            mistakes_per_hour: match (p, eta) {
+                (Some(p), Some(eta)) if eta > 0.0 => Some(p * NANOS_PER_HOUR / eta),
+                _ => None,
+            },
         }
     }
 }

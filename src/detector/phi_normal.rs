@@ -418,6 +418,10 @@ impl PhiNormal {
 }
 
 impl Detector for PhiNormal {
+    fn expected_interval(&self) -> Option<Nanos> {
+        Some(Nanos(self.mean() as u64))
+    }
+
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
             Ok(accepted) => {

@@ -1,8 +1,10 @@
 //! The monitor's configuration: which detector every peer runs, the suspicion levels, request
 //! timeouts, bounds, and the rules that keep a stalling monitor from convicting its peers.
 
-use crate::config::{ConfigError, check_bounded, check_positive_duration, check_range};
-use crate::detector::DetectorConfig;
+use crate::config::{
+    ConfigError, check_bounded, check_positive, check_positive_duration, check_range,
+};
+use crate::detector::{AnyDetector, Detector, DetectorConfig};
 use crate::suspicion::SuspicionConfig;
 use crate::time::Nanos;
 use crate::timeout::TimeoutConfig;
@@ -24,6 +26,7 @@ use crate::timeout::TimeoutConfig;
 /// | `collective_min` | 3 | ≥ 1 | ... if at least this many peers do |
 /// | `collective_hold` | `10s` | | how long a collective fault may hold transitions back before they apply |
 /// | `max_dead_fraction` | 0.5 | (0, 1] | at most this share of peers may be `Dead` at once, counting the candidate |
+/// | `mistakes_per_hour` | 0.1 | (0, 3.6·10^6] or none | `suspect_enter` means this many false suspicions per hour of a live peer, for every peer and detector |
 ///
 /// Durations are at most [`MAX_DURATION`](crate::config::MAX_DURATION) (about 104 days). Errors name fields as
 /// `monitor.<field>`, or by the nested configuration's own names.
@@ -71,6 +74,16 @@ pub struct MonitorConfig {
     pub collective_hold: Nanos,
     /// The largest share of peers that may be `Dead` at once.
     pub max_dead_fraction: f64,
+    /// The false suspicions per hour of a live peer that
+    /// [`suspect_enter`](crate::SuspicionConfig::suspect_enter) means, for every peer and
+    /// every detector: 0.1 by default, one in ten hours (none: thresholds are φ as the detector
+    /// defines it, per heartbeat). Each peer's φ is
+    /// judged against thresholds moved by the same amount, so that `suspect_enter` falls at
+    /// [`Detector::threshold_for_rate`](crate::Detector::threshold_for_rate) for this rate and
+    /// the peer's interval; the hysteresis keeps its widths. [`deadline`](super::Monitor::deadline)
+    /// and [`status`](super::Monitor::status) use the same threshold. A detector without an
+    /// interval ([`Fixed`](crate::Fixed)) keeps its own timeout.
+    pub mistakes_per_hour: Option<f64>,
 }
 
 impl Default for MonitorConfig {
@@ -89,6 +102,7 @@ impl Default for MonitorConfig {
             collective_min: 3,
             collective_hold: Nanos::from_secs(10),
             max_dead_fraction: 0.5,
+            mistakes_per_hour: Some(0.1),
         }
     }
 }
@@ -140,6 +154,39 @@ impl MonitorConfig {
         check_fraction("monitor.collective_fraction", self.collective_fraction)?;
         check_count("monitor.collective_min", self.collective_min, usize::MAX)?;
         check_bounded("monitor.collective_hold", self.collective_hold)?;
-        check_fraction("monitor.max_dead_fraction", self.max_dead_fraction)
+        check_fraction("monitor.max_dead_fraction", self.max_dead_fraction)?;
+        if let Some(rate) = self.mistakes_per_hour {
+            check_positive("monitor.mistakes_per_hour", rate)?;
+            check_range("monitor.mistakes_per_hour", rate, 0.0, MAX_RATE)?;
+        }
+        Ok(())
+    }
+
+    /// How far `detector`'s φ is moved before it is judged: the threshold
+    /// [`mistakes_per_hour`](Self::mistakes_per_hour) gives it, less `suspect_enter` (0 when
+    /// no rate is set, or the detector has no interval).
+    pub(crate) fn phi_shift(&self, detector: &AnyDetector) -> f64 {
+        self.mistakes_per_hour
+            .and_then(|rate| detector.threshold_for_rate(rate))
+            .map_or(0.0, |t| t - self.suspicion.suspect_enter)
+    }
+
+    /// φ of `detector` at `now` as the levels judge it.
+    pub(crate) fn judged_phi(&self, detector: &AnyDetector, now: Nanos) -> f64 {
+        let phi = detector.phi(now);
+        let shift = self.phi_shift(detector);
+        if shift == 0.0 {
+            phi
+        } else {
+            (phi - shift).max(0.0)
+        }
+    }
+
+    /// The threshold of [`Monitor::deadline`](super::Monitor::deadline) for `detector`.
+    pub(crate) fn suspect_threshold(&self, detector: &AnyDetector) -> f64 {
+        self.suspicion.suspect_enter + self.phi_shift(detector)
     }
 }
+
+/// The largest [`MonitorConfig::mistakes_per_hour`]: one false suspicion a millisecond.
+pub const MAX_RATE: f64 = 3.6e6;

@@ -106,9 +106,10 @@
 //! }
 //! assert_eq!(monitor.level(&"db-1"), Some(Level::Alive));
 //!
-//! // db-4 falls silent; the others keep beating.
+//! // db-4 falls silent; the others keep beating. Seen for five seconds, it is given a
+//! // few seconds before it is suspected and some more before it is declared dead.
 //! let mut died = None;
-//! for _ in 0..50 {
+//! for _ in 0..400 {
 //!     clock.advance(Nanos::from_millis(100));
 //!     for peer in ["db-1", "db-2", "db-3"] {
 //!         monitor.heartbeat(&peer).unwrap();
@@ -578,9 +579,11 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// assert_eq!(monitor.deadline(&"a"), Some(Nanos::from_millis(1_300)));
     /// ```
     pub fn deadline(&self, peer: &K) -> Option<Nanos> {
-        let threshold = self.config.suspicion.suspect_enter;
-        self.read(peer, |slot| slot.detector.deadline(threshold))
-            .flatten()
+        self.read(peer, |slot| {
+            let threshold = self.config.suspect_threshold(&slot.detector);
+            slot.detector.deadline(threshold)
+        })
+        .flatten()
     }
 
     /// Everything the monitor knows about `peer` now; `None` for a peer it does not know.
@@ -603,16 +606,18 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// ```
     pub fn stats(&self, peer: &K) -> Option<PeerStats> {
         let now = self.now();
-        let threshold = self.config.suspicion.suspect_enter;
-        self.write(peer, |slot| PeerStats {
-            level: slot.level,
-            since: slot.since(),
-            phi: slot.detector.phi(now),
-            deadline: slot.detector.deadline(threshold),
-            last_arrival: slot.detector.last_arrival(),
-            arrivals: slot.detector.arrivals(),
-            meaning: slot.detector.meaning(threshold),
-            timeouts: slot.rtt.as_mut().map(|rtt| rtt.estimator.stats(now)),
+        self.write(peer, |slot| {
+            let threshold = self.config.suspect_threshold(&slot.detector);
+            PeerStats {
+                level: slot.level,
+                since: slot.since(),
+                phi: slot.detector.phi(now),
+                deadline: slot.detector.deadline(threshold),
+                last_arrival: slot.detector.last_arrival(),
+                arrivals: slot.detector.arrivals(),
+                meaning: slot.detector.meaning(threshold),
+                timeouts: slot.rtt.as_mut().map(|rtt| rtt.estimator.stats(now)),
+            }
         })
     }
 

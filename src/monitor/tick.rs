@@ -212,7 +212,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
                     continue;
                 }
                 let d = &slot.detector;
-                let phi = d.phi(now);
+                let phi = cfg.judged_phi(d, now);
                 let to = next_level(&cfg.suspicion, slot.level, phi, d.arrivals().accepted);
                 if to != slot.level {
                     proposals.push(Proposal {
@@ -298,7 +298,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             return;
         };
         let from = slot.level;
-        let phi = slot.detector.phi(now);
+        let phi = cfg.judged_phi(&slot.detector, now);
         let mut to = next_level(&cfg.suspicion, from, phi, slot.detector.arrivals().accepted);
         if to == from {
             return;

@@ -648,8 +648,20 @@ pub(crate) struct Adaptive {
     pub(crate) counts: Vec<u32>,
     pub(crate) total: u64,
     pub(crate) samples: u64,
+    /// Written before the survival was read at every edge; read and ignored.
+    #[serde(default, skip_serializing)]
     pub(crate) hull: Vec<u8>,
+    /// Written before the survival was read at every edge; read and ignored.
+    #[serde(default, skip_serializing)]
     pub(crate) slopes: Vec<u64>,
+    /// The survival at the bucket edges below the tail; absent from snapshots of the earlier
+    /// model, which are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) surv: Option<Vec<u64>>,
+    /// The first arrival ever; absent from snapshots of the earlier model (the first arrival of
+    /// the interval estimate is taken instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) since: Option<u64>,
     pub(crate) top: u64,
     pub(crate) s_top: u64,
     pub(crate) theta: u64,
@@ -674,8 +686,10 @@ impl From<&detector::Adaptive> for Adaptive {
             counts: m.counts.iter().map(|c| c.to_bits()).collect(),
             total: m.total.to_bits(),
             samples: m.samples,
-            hull: m.hull[..m.hull_len].to_vec(),
-            slopes: m.slopes[..m.hull_len].iter().map(|s| s.to_bits()).collect(),
+            hull: Vec::new(),
+            slopes: Vec::new(),
+            surv: Some(m.surv[..m.len].iter().map(|s| s.to_bits()).collect()),
+            since: d.since,
             top: m.top.to_bits(),
             s_top: m.s_top.to_bits(),
             theta: m.theta.to_bits(),
@@ -698,7 +712,7 @@ impl TryFrom<Adaptive> for detector::Adaptive {
         let (eta, unit, total) = (f(o.eta), f(o.unit), f(o.total));
         let (top, s_top, theta) = (f(o.top), f(o.s_top), f(o.theta));
         let counts: Vec<f32> = o.counts.iter().map(|&c| f32::from_bits(c)).collect();
-        let slopes: Vec<f64> = o.slopes.iter().map(|&s| f(s)).collect();
+        let surv: Option<Vec<f64>> = o.surv.as_ref().map(|v| v.iter().map(|&s| f(s)).collect());
         let [a, b, c, d] = o.regime.map(f32::from_bits);
         let rules = [
             (
@@ -722,18 +736,15 @@ impl TryFrom<Adaptive> for detector::Adaptive {
                 "a bucket's weight is negative or not finite",
             ),
             (
-                o.hull.len() <= EDGES && o.hull.len() == slopes.len(),
-                "the hull has too many vertices, or a slope per vertex missing",
+                surv.as_ref().is_none_or(|v| v.len() <= EDGES),
+                "the survival has more values than bucket edges",
             ),
             (
-                o.hull.windows(2).all(|w| w[0] < w[1])
-                    && o.hull.iter().all(|&v| usize::from(v) <= BUCKETS),
-                "the hull's vertices are not increasing bucket edges",
-            ),
-            (
-                slopes.iter().all(|s| s.is_finite() && *s < 0.0)
-                    && slopes.windows(2).all(|w| w[0] <= w[1]),
-                "the hull's slopes are not negative and non-decreasing",
+                surv.as_ref().is_none_or(|v| {
+                    v.iter().all(|s| s.is_finite() && *s > 0.0 && *s <= 1.0)
+                        && v.windows(2).all(|w| w[0] >= w[1])
+                }),
+                "the survival must lie in (0, 1] and never rise",
             ),
             (
                 top.is_finite() && top >= 0.0,
@@ -759,11 +770,16 @@ impl TryFrom<Adaptive> for detector::Adaptive {
         model.counts.copy_from_slice(&counts);
         model.total = total;
         model.samples = o.samples;
-        model.hull_len = o.hull.len();
-        model.hull[..o.hull.len()].copy_from_slice(&o.hull);
-        model.slopes[..slopes.len()].copy_from_slice(&slopes);
         model.top = top;
         model.s_top = s_top;
+        let Some(surv) = surv else {
+            return Err(Invalid::new(
+                "adaptive: taken by a version before the survival was kept (no `surv`): its \
+                 peers ran the earlier lateness model, which this version cannot restore",
+            ));
+        };
+        model.len = surv.len();
+        model.surv[..surv.len()].copy_from_slice(&surv);
         Ok(detector::Adaptive {
             config: o.config,
             log,
@@ -780,6 +796,7 @@ impl TryFrom<Adaptive> for detector::Adaptive {
             unit,
             origin: o.origin,
             half_life: o.config.memory.as_nanos() as f64,
+            since: o.since.or(o.first.map(|(_, at)| at)),
             model,
         })
     }

@@ -10,11 +10,11 @@ use crate::config::{
     ConfigError, check_bounded, check_positive, check_positive_duration, check_range,
 };
 use crate::detector::{Arrival, ArrivalCounts, ArrivalLog, Detector, deadline_at};
-use crate::math::{PHI_MAX, exp2_weight};
+use crate::math::{PHI_MAX, exp2_weight, probability_of_phi};
 use crate::prefetch;
 use crate::time::Nanos;
 
-use self::model::{Model, bucket};
+use self::model::{Model, TAIL_CAP, bucket, pause_survival};
 use self::regime::Regime;
 
 /// Configuration of [`Adaptive`], the crate's recommended detector.
@@ -25,8 +25,8 @@ use self::regime::Regime;
 /// | `first_interval` | `1s` | prior: before any interval, the expected interval and the scale of the lateness |
 /// | `tail_samples` | 4 | how many of the largest lateness values the exponential tail is fitted to (≥ 1) |
 /// | `min_tail_ratio` | 0.0625 | floor on the tail's scale θ, as a fraction of the interval (> 0, ≤ 1000) |
-/// | `prior_pause` | `1s` | the prior: the tail is at least `prior_pause · w/(w + n)` wide after `n` intervals… |
-/// | `prior_weight` | 8 | … with `w` this weight (0: no prior) |
+/// | `prior_pause` | `1s` | the prior pause law's scale: pause lengths are taken to follow `P(L > x) = (1 + x/prior_pause)^−2` |
+/// | `prior_horizon` | `20min` | the prior counts as one such pause in this much watching: pauses come at rate `1/(prior_horizon + T)` after `T` watched (zero: no prior) |
 /// | `regime_factor` | 3 | once two heartbeats within `regime_window` came `x` and more late, the next is given at least `regime_factor · x` of lateness (0: off; ≤ 1000) |
 /// | `regime_window` | `10s` | how far back that look reaches (between half of it and all of it) |
 ///
@@ -40,7 +40,7 @@ use self::regime::Regime;
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(default, deny_unknown_fields)
+    serde(from = "ConfigDocument")
 )]
 pub struct AdaptiveConfig {
     /// Half-life of the lateness histogram's weights.
@@ -51,11 +51,12 @@ pub struct AdaptiveConfig {
     pub tail_samples: f64,
     /// The smallest tail scale, as a fraction of the learned interval.
     pub min_tail_ratio: f64,
-    /// The prior: a pause of this length is taken to have been seen
-    /// [`prior_weight`](Self::prior_weight) times before the first heartbeat.
+    /// The scale of the prior pause law: a pause longer than `x` has probability
+    /// `(1 + x/prior_pause)^−2` (a mean of `prior_pause`, a heavy tail).
     pub prior_pause: Nanos,
-    /// How many times the prior pause counts (0 for none).
-    pub prior_weight: f64,
+    /// The prior counts as one pause seen in this much time: after `T` of watching, a pause
+    /// is expected at rate `1/(prior_horizon + T)` (zero turns the prior off).
+    pub prior_horizon: Nanos,
     /// After two heartbeats came at least `x` late within [`regime_window`](Self::regime_window),
     /// the next is allowed at least this many times `x` of lateness, whatever the threshold
     /// (0 turns it off): a spell of queueing delay lengthens the deadlines while it lasts,
@@ -73,9 +74,62 @@ impl Default for AdaptiveConfig {
             tail_samples: 4.0,
             min_tail_ratio: 0.0625,
             prior_pause: Nanos::from_secs(1),
-            prior_weight: 8.0,
+            prior_horizon: Nanos::from_secs(1200),
             regime_factor: 3.0,
             regime_window: Nanos::from_secs(10),
+        }
+    }
+}
+
+/// How an [`AdaptiveConfig`] is read: every field optional (the default where absent), and
+/// `prior_weight`, which configurations and snapshots written before `prior_horizon` carry,
+/// accepted and ignored (the prior it weighed is now the pause law's horizon).
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ConfigDocument {
+    memory: Nanos,
+    first_interval: Nanos,
+    tail_samples: f64,
+    min_tail_ratio: f64,
+    prior_pause: Nanos,
+    prior_horizon: Nanos,
+    #[serde(rename = "prior_weight")]
+    _prior_weight: Option<f64>,
+    regime_factor: f64,
+    regime_window: Nanos,
+}
+
+#[cfg(feature = "serde")]
+impl Default for ConfigDocument {
+    fn default() -> Self {
+        let d = AdaptiveConfig::default();
+        ConfigDocument {
+            memory: d.memory,
+            first_interval: d.first_interval,
+            tail_samples: d.tail_samples,
+            min_tail_ratio: d.min_tail_ratio,
+            prior_pause: d.prior_pause,
+            prior_horizon: d.prior_horizon,
+            _prior_weight: None,
+            regime_factor: d.regime_factor,
+            regime_window: d.regime_window,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ConfigDocument> for AdaptiveConfig {
+    fn from(d: ConfigDocument) -> Self {
+        AdaptiveConfig {
+            memory: d.memory,
+            first_interval: d.first_interval,
+            tail_samples: d.tail_samples,
+            min_tail_ratio: d.min_tail_ratio,
+            prior_pause: d.prior_pause,
+            prior_horizon: d.prior_horizon,
+            regime_factor: d.regime_factor,
+            regime_window: d.regime_window,
         }
     }
 }
@@ -88,8 +142,8 @@ impl AdaptiveConfig {
         check_range("adaptive.tail_samples", self.tail_samples, 1.0, 1e6)?;
         check_positive("adaptive.min_tail_ratio", self.min_tail_ratio)?;
         check_range("adaptive.min_tail_ratio", self.min_tail_ratio, 0.0, 1000.0)?;
-        check_bounded("adaptive.prior_pause", self.prior_pause)?;
-        check_range("adaptive.prior_weight", self.prior_weight, 0.0, 1e6)?;
+        check_positive_duration("adaptive.prior_pause", self.prior_pause)?;
+        check_bounded("adaptive.prior_horizon", self.prior_horizon)?;
         check_range("adaptive.regime_factor", self.regime_factor, 0.0, 1000.0)?;
         check_positive_duration("adaptive.regime_window", self.regime_window)?;
         check_bounded("adaptive.regime_window", self.regime_window)
@@ -152,11 +206,20 @@ fn whole_part(x: f64) -> f64 {
 ///   half-life of [`memory`](AdaptiveConfig::memory) (one hour by default), so a pause that
 ///   comes every few minutes is remembered, and a link that changed is relearned.
 /// * **Survival.** `S(x)`, the probability that the next heartbeat is more than `x` late, is
-///   `(a(x) + 1)/(n + 1)` with `a(x)` the (decayed) lateness mass above `x` and `n` the total,
-///   linear between bucket edges; beyond the largest lateness seen, an exponential tail whose
-///   scale is the mean excess of the [`tail_samples`](AdaptiveConfig::tail_samples) largest.
-///   So nothing the peer did in the memory is ever deemed impossible, and the first heartbeats
-///   give a wide, cautious model.
+///   the histogram's share of lateness above `x`, `(a(x) + 1)/(n + 1)` with `a(x)` the
+///   (decayed) mass above `x` and `n` the total (linear between bucket edges), plus the prior:
+///   `S(x) = S_hist(x) + π·e^(−x/prior_pause)`. Beyond the largest lateness seen, the
+///   histogram's one unit of unseen mass fades with a scale fitted to the
+///   [`tail_samples`](AdaptiveConfig::tail_samples) largest values but at most an eighth of
+///   that largest lateness: one pause is not a law for longer ones.
+/// * **Prior.** Pauses longer than anything seen are the prior's to allow. It takes a pause
+///   (of mean [`prior_pause`](AdaptiveConfig::prior_pause), 1 s) to start within one interval
+///   with probability `π = η/(prior_horizon + T)`, where `T` is how long the peer has been
+///   watched: a rule of succession in time, as if one pause had been seen in
+///   [`prior_horizon`](AdaptiveConfig::prior_horizon) (20 min) before the first heartbeat.
+///   A peer seen for a minute has not shown that it never pauses; one watched for a day
+///   without a pause is expected to pause about once a day. The prior fades only with time
+///   watched, never with the number of heartbeats, so it means the same at 20 ms and at 2 s.
 /// * **Regime.** The histogram says how late heartbeats come over the hours; queueing delay
 ///   comes in spells, during which one late heartbeat is followed by more. So the detector also
 ///   keeps the two largest lateness values above an eighth of `η` in each half of the last
@@ -172,24 +235,35 @@ fn whole_part(x: f64) -> f64 {
 ///
 /// # The threshold
 ///
-/// A deadline `τ = A + η + D` costs `D` of detection time on every heartbeat and risks a false
-/// suspicion with probability `S(D)`. With a threshold `Φ`, a false suspicion is priced at
-/// `W = 10^Φ · η` of detection time, and `D` minimises `D + W·S(D)`. A peer whose lateness has
-/// a long flat tail (rare multi-second pauses) is therefore given a somewhat higher
-/// false-suspicion probability than a peer whose lateness falls off steeply: each second of
-/// detection time buys as few false suspicions as possible across a whole fleet configured with
-/// one threshold, which is how the per-peer hindsight oracle of the detection-quality spec
-/// allocates its budget. [`Detector::false_suspicion_probability`] reports the `S(D)` this
-/// gives right now.
+/// As for every accrual detector of this crate, `Φ` is a false-suspicion probability per
+/// heartbeat: the deadline is `τ = A + η + D` with `D` the smallest lateness whose survival
+/// `S(D)` is at most `10^−Φ` (or the regime's floor, if larger). In the unit people reason
+/// in, a rate of `r` false suspicions per hour is `Φ = −log10(r·η/3600 s)`:
+/// [`Detector::threshold_for_rate`] gives it, and a [`Monitor`](crate::Monitor) applies it
+/// per peer ([`MonitorConfig::mistakes_per_hour`](crate::MonitorConfig::mistakes_per_hour),
+/// 0.1 by default). The recommended range is 0.1 to 1 per peer-hour.
 ///
-/// φ is the threshold at which the current silence would just be suspected:
-/// `φ(t) = log10(W/η)` for the smallest `W` whose deadline lies beyond `t`. It is 0 up to the
-/// expected arrival (and up to the regime's floor past it), non-decreasing, and in the tail
-/// rises linearly with the silence.
+/// Cold, with `T = 0`, the prior alone sets the deadline at `prior_pause · ln(3600 s /
+/// (r · prior_horizon))` beyond the interval: 3.4 s at 0.1 per hour, 1.1 s at 1 per hour. It
+/// shrinks as `T` grows: at 0.1 per hour, to 2.1 s after an hour and to zero (the histogram
+/// alone) after about 9 hours.
+///
+/// # One pause
+///
+/// After one isolated pause of length `P`, the deadline at a rate in the recommended range is
+/// at most `2P + η` beyond the last heartbeat, or the deadline before the pause if that was
+/// longer (the prior's, early in the peer's life). The pause is remembered with the
+/// histogram's half-life ([`memory`](AdaptiveConfig::memory), 1 h): while its decayed weight
+/// is more than the rate's share of the heartbeats, it is waited out. A silence that ended
+/// with the peer `Dead` in a [`Monitor`](crate::Monitor) is not learned at all.
+///
+/// φ is `−log10 S(x)` for the current lateness `x`: 0 up to the expected arrival (and up to
+/// the regime's floor past it), non-decreasing, and in the tail rising linearly with the
+/// silence.
 ///
 /// # Cost
 ///
-/// State is fixed-size and inline: 2,816 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
+/// State is fixed-size and inline: 2,688 bytes per peer (`size_of::<Adaptive>()`); a heartbeat
 /// never allocates.
 /// A heartbeat adds one sample; every one of the first 64, every one more than a quarter
 /// interval late, and then one whenever a 256th of the weight held is new (every 32nd arrival
@@ -238,6 +312,9 @@ pub struct Adaptive {
     /// The lateness distribution.
     pub(crate) model: Model,
     pub(crate) config: AdaptiveConfig,
+    /// The first arrival ever, ns: how long the peer has been watched, for the prior (read by
+    /// queries, not by heartbeats after the first).
+    pub(crate) since: Option<u64>,
 }
 
 impl Adaptive {
@@ -269,6 +346,7 @@ impl Adaptive {
             anchor: (0, 0),
             next_anchor: (0, 0),
             regime: Regime::new(config.regime_window.as_nanos()),
+            since: None,
             eta,
             unit: 1.0,
             origin: 0,
@@ -296,10 +374,30 @@ impl Adaptive {
         Nanos(self.eta as u64)
     }
 
-    fn refit(&mut self) {
+    pub(crate) fn refit(&mut self) {
         let floor = self.eta * self.config.min_tail_ratio;
         let (unit, config) = (self.unit, self.config);
-        self.model.refit(unit, floor, &config);
+        self.model.refit(unit, floor, self.eta * TAIL_CAP, &config);
+    }
+
+    /// The prior's probability that a pause begins within one interval, after what has been
+    /// watched: `η / (prior_horizon + T)`.
+    fn prior_per_heartbeat(&self) -> f64 {
+        let horizon = self.config.prior_horizon.as_nanos() as f64;
+        if horizon <= 0.0 {
+            return 0.0;
+        }
+        let watched = match (self.since, self.log.last) {
+            (Some(since), Some(last)) => last.as_nanos().saturating_sub(since) as f64,
+            _ => 0.0,
+        };
+        (self.eta / (horizon + watched)).min(1.0)
+    }
+
+    /// The probability, under the model, that the next heartbeat comes more than `x` late.
+    fn survival(&self, x: f64) -> f64 {
+        let pause = self.config.prior_pause.as_nanos() as f64;
+        (self.model.survival(x) + self.prior_per_heartbeat() * pause_survival(x, pause)).min(1.0)
     }
 
     /// Whether the `accepted`-th arrival, a multiple of [`REFIT_MIN`], refits the model: every
@@ -317,18 +415,18 @@ impl Adaptive {
         self.config.regime_factor * self.regime.level(last)
     }
 
-    /// The lateness allowed at `threshold`: the model's trade, or the regime's floor if larger.
+    /// The lateness allowed at `threshold`: the model's `1 − 10^−Φ` quantile, or the regime's
+    /// floor if larger.
     fn allowance(&self, threshold: f64) -> f64 {
-        let (x, floor) = (
-            self.model.allowance(self.price_of(threshold)),
-            self.regime_floor(),
+        let p = probability_of_phi(threshold);
+        let x = self.model.quantile(
+            p,
+            self.prior_per_heartbeat(),
+            self.config.prior_pause.as_nanos() as f64,
+            u64::MAX as f64,
         );
+        let floor = self.regime_floor();
         if x < floor { floor } else { x }
-    }
-
-    /// The price of a false suspicion at `threshold`, ns.
-    fn price_of(&self, threshold: f64) -> f64 {
-        libm::exp10(threshold.min(PHI_MAX.log10())) * self.eta
     }
 
     /// Moves the weights forward to `at`.
@@ -384,6 +482,10 @@ impl Adaptive {
 }
 
 impl Detector for Adaptive {
+    fn expected_interval(&self) -> Option<Nanos> {
+        Some(self.interval())
+    }
+
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         let previous = self.log.max_seq.zip(self.log.last.map(Nanos::as_nanos));
         let accepted = match self.log.accept(at, seq) {
@@ -391,6 +493,9 @@ impl Detector for Adaptive {
             Err(ignored) => return ignored,
         };
         let eta = self.eta;
+        if self.since.is_none() {
+            self.since = Some(at.as_nanos());
+        }
         self.learn_interval(accepted.seq, at.as_nanos(), previous);
         let Some(interval) = accepted.interval else {
             self.refit();
@@ -419,6 +524,9 @@ impl Detector for Adaptive {
         let previous = self.log.max_seq.zip(self.log.last.map(Nanos::as_nanos));
         match self.log.accept(at, seq) {
             Ok(accepted) => {
+                if self.since.is_none() {
+                    self.since = Some(at.as_nanos());
+                }
                 // The interval is not learned, but a renumbering still restarts the estimate.
                 if self.renumbered(accepted.seq, at.as_nanos(), previous) {
                     let here = (accepted.seq, at.as_nanos());
@@ -441,7 +549,7 @@ impl Detector for Adaptive {
         if x.is_nan() || x <= 0.0 || x <= self.regime_floor() {
             return 0.0;
         }
-        let phi = (self.model.price(x) / self.eta).log10();
+        let phi = -self.survival(x).log10();
         if phi.is_nan() {
             return PHI_MAX;
         }
@@ -471,7 +579,7 @@ impl Detector for Adaptive {
             return None;
         }
         let x = self.allowance(threshold);
-        Some(self.model.survival(x, self.unit))
+        Some(self.survival(x))
     }
 }
 
@@ -538,15 +646,14 @@ mod tests {
 
     /// A model refitted only on schedule chooses deadlines as good as one refitted on every
     /// heartbeat: judged by the freshly fitted curve (the same detector refitted before the
-    /// query), the lateness it allows costs at most 1 % more detection time plus priced false
-    /// suspicions, `x + W·S(x)`, than the fresh fit's own choice. (The choices themselves may
-    /// differ by a bucket, where two edges cost nearly the same.)
+    /// query), the lateness it allows is within 1 % of the fresh fit's own choice, and its
+    /// false-suspicion probability within 5 % of the one asked for.
     #[test]
     fn a_model_refitted_on_schedule_stays_close_to_a_fresh_fit() {
         let mut d = Adaptive::new(AdaptiveConfig::default()).unwrap();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut t = 0u64;
-        let mut worst = 0f64;
+        let (mut worst_x, mut worst_p) = (0f64, 0f64);
         for seq in 0..40_000u64 {
             x ^= x << 13;
             x ^= x >> 7;
@@ -564,13 +671,17 @@ mod tests {
                 let mut fresh = d.clone();
                 fresh.refit();
                 for threshold in [1.0, 3.0, 6.0] {
-                    let w = fresh.price_of(threshold);
-                    let cost = |x: f64| x + w * fresh.model.survival(x, fresh.unit);
                     let (a, b) = (d.allowance(threshold), fresh.allowance(threshold));
-                    worst = worst.max(cost(a) / cost(b) - 1.0);
+                    worst_x = worst_x.max((a / b - 1.0).abs());
+                    let p = probability_of_phi(threshold);
+                    worst_p = worst_p.max(fresh.survival(a) / p - 1.0);
                 }
             }
         }
-        assert!(worst < 0.01, "largest excess cost {worst}");
+        assert!(
+            worst_x < 0.01,
+            "largest difference in lateness allowed {worst_x}"
+        );
+        assert!(worst_p < 0.05, "largest excess probability {worst_p}");
     }
 }

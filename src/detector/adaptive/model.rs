@@ -1,6 +1,6 @@
 //! The lateness model of [`Adaptive`](super::Adaptive): a decayed, log-spaced histogram of
-//! how late heartbeats came, and the survival curve fitted to it (a lower hull over the bucket
-//! edges and an exponential tail).
+//! how late heartbeats came, the survival curve read from it (with a short exponential tail
+//! beyond the largest lateness seen), and the prior pause law added to it.
 
 use super::AdaptiveConfig;
 
@@ -12,15 +12,19 @@ const HIGH_OCTAVE: u32 = 37;
 const SUB: u32 = 8;
 /// Number of buckets.
 pub(crate) const BUCKETS: usize = 1 + ((HIGH_OCTAVE - LOW_OCTAVE) * SUB) as usize;
-/// Hull vertices: bucket edges `0..=BUCKETS`.
+/// Bucket edges `0..=BUCKETS`.
 pub(crate) const EDGES: usize = BUCKETS + 1;
+/// The learned tail's scale is at most this fraction of the largest lateness seen: beyond what
+/// the peer did, the histogram's own evidence fades within a few eighths of it. Longer
+/// silences are the prior pause law's to allow.
+pub(crate) const TAIL_CAP: f64 = 0.125;
 
 /// Sub-buckets are the top `SUB_BITS` bits of the mantissa.
 const SUB_BITS: u32 = SUB.trailing_zeros();
 
 /// The lower edge of bucket `b` in nanoseconds (`b == BUCKETS` gives the top of the range):
 /// `2^octave · (1 + sub/SUB)`, built from its bits, exactly.
-fn edge(b: usize) -> f64 {
+pub(crate) fn edge(b: usize) -> f64 {
     if b == 0 {
         return 0.0;
     }
@@ -45,24 +49,29 @@ pub(super) fn bucket(x: f64) -> usize {
     (1 + (octave - LOW_OCTAVE) * SUB + sub) as usize
 }
 
-/// One lateness distribution: a decayed histogram and the fitted survival curve.
+/// The prior pause law's survival: `e^(−x/scale)`, pauses of mean `scale`.
+#[inline]
+pub(crate) fn pause_survival(x: f64, scale: f64) -> f64 {
+    (-x.max(0.0) / scale).exp()
+}
+
+/// One lateness distribution: a decayed histogram and the survival curve read from it.
 #[derive(Debug, Clone)]
 #[repr(C)]
 pub(crate) struct Model {
     pub(crate) total: f64,
-    /// Samples recorded (undecayed), for the prior's fading.
+    /// Samples recorded (undecayed).
     pub(crate) samples: u64,
     /// The tail: beyond `top` ns, `S = s_top · e^(−(x − top)/θ)`.
     pub(crate) top: f64,
     pub(crate) s_top: f64,
     pub(crate) theta: f64,
-    pub(crate) hull_len: usize,
+    /// Edges `0..len` hold the survival read from the histogram (0 while it is empty).
+    pub(crate) len: usize,
     /// Decayed lateness mass per bucket, in units of the detector's `unit`.
     pub(crate) counts: [f32; BUCKETS],
-    /// Lower-hull vertices (bucket edges) of `(x, S(x))`, and the slope of the hull edge
-    /// leaving each vertex (the last one leaves into the tail).
-    pub(crate) hull: [u8; EDGES],
-    pub(crate) slopes: [f64; EDGES],
+    /// `S` at each bucket edge: `(mass at or above it + one unit) / (total + one unit)`.
+    pub(crate) surv: [f64; EDGES],
 }
 
 impl Model {
@@ -71,9 +80,8 @@ impl Model {
             counts: [0.0; BUCKETS],
             total: 0.0,
             samples: 0,
-            hull: [0; EDGES],
-            slopes: [0.0; EDGES],
-            hull_len: 0,
+            surv: [0.0; EDGES],
+            len: 0,
             top: 0.0,
             s_top: 1.0,
             theta,
@@ -94,54 +102,26 @@ impl Model {
         self.samples += 1;
     }
 
-    /// Recomputes the hull of the survival curve and its tail from the counts.
-    pub(super) fn refit(&mut self, unit: f64, floor: f64, config: &AdaptiveConfig) {
-        let prior = {
-            let w0 = config.prior_weight;
-            if w0 > 0.0 {
-                config.prior_pause.as_nanos() as f64 * w0 / (w0 + self.samples as f64)
-            } else {
-                0.0
-            }
-        };
+    /// Recomputes the survival at the bucket edges and the tail from the counts. `floor` is the
+    /// smallest tail scale, `empty` the scale while nothing has been seen.
+    pub(super) fn refit(&mut self, unit: f64, floor: f64, empty: f64, config: &AdaptiveConfig) {
         let n = self.total + unit;
         let Some(top_bucket) = self.counts.iter().rposition(|&c| c > 0.0) else {
-            // No lateness yet: the prior alone.
-            self.hull_len = 0;
+            self.len = 0;
             self.top = 0.0;
             self.s_top = 1.0;
-            self.theta = prior
-                .max(floor)
-                .max(config.first_interval.as_nanos() as f64);
+            self.theta = floor.max(empty);
             return;
         };
-        // The lower convex hull of (edge(b), S(edge(b))), b = 0..=top_bucket + 1, by monotone
-        // chain; S at an edge is (mass at or above it + one unit) / (n + one unit).
         let mut above = self.total;
-        let mut len = 0usize;
-        let mut hx = [0f64; EDGES];
-        let mut hs = [0f64; EDGES];
         for b in 0..=top_bucket + 1 {
-            let x = edge(b);
-            let s = (above.max(0.0) + unit) / n;
-            while len >= 2 {
-                let (x1, s1, x2, s2) = (hx[len - 2], hs[len - 2], hx[len - 1], hs[len - 1]);
-                // Drop the middle vertex unless it lies strictly below the chord.
-                if (s2 - s1) * (x - x1) >= (s - s1) * (x2 - x1) {
-                    len -= 1;
-                } else {
-                    break;
-                }
-            }
-            hx[len] = x;
-            hs[len] = s;
-            self.hull[len] = b as u8;
-            len += 1;
+            self.surv[b] = ((above.max(0.0) + unit) / n).min(1.0);
             if b <= top_bucket {
                 above -= f64::from(self.counts[b]);
             }
         }
-        // The tail: the mean excess of the largest `tail_samples` over where they begin.
+        // The tail: the mean excess of the largest `tail_samples` over where they begin, at
+        // most `TAIL_CAP` of the top, at least the floor.
         let want = config.tail_samples * unit;
         let (mut mass, mut sum, mut start) = (0.0, 0.0, 0usize);
         for b in (0..=top_bucket).rev() {
@@ -153,76 +133,79 @@ impl Model {
                 break;
             }
         }
-        let s_top = unit / n;
-        let mut theta = if mass > 0.0 {
+        let top = edge(top_bucket + 1);
+        let fitted = if mass > 0.0 {
             sum / mass - edge(start)
         } else {
             0.0
         };
-        theta = theta.max(floor).max(prior);
-        for i in 0..len.saturating_sub(1) {
-            self.slopes[i] = (hs[i + 1] - hs[i]) / (hx[i + 1] - hx[i]);
-        }
-        // The tail's scale is widened if needed so that the curve stays convex where it leaves
-        // the last vertex.
-        if len >= 2 {
-            let last = (hs[len - 1] - hs[len - 2]) / (hx[len - 1] - hx[len - 2]);
-            if last < 0.0 {
-                theta = theta.max(s_top / -last);
-            }
-        }
-        self.slopes[len - 1] = (-s_top / theta).min(-f64::MIN_POSITIVE);
-        // Rounding must not break the order of the slopes (φ would then fall): each is at
-        // most the next, and all are negative.
-        for i in (0..len - 1).rev() {
-            self.slopes[i] = self.slopes[i].min(self.slopes[i + 1]);
-        }
-        self.hull_len = len;
-        self.top = edge(top_bucket + 1);
-        self.s_top = s_top;
-        self.theta = theta;
+        self.len = top_bucket + 2;
+        self.top = top;
+        self.s_top = unit / n;
+        self.theta = fitted.min(top * TAIL_CAP).max(floor);
     }
 
-    /// The lateness allowed when a false suspicion costs `w` ns.
-    pub(super) fn allowance(&self, w: f64) -> f64 {
-        // Into the tail once the tail's slope at its start is steeper than 1/W.
-        if w * self.s_top >= self.theta {
-            return self.top + self.theta * (w * self.s_top / self.theta).ln();
-        }
-        let limit = -1.0 / w;
-        for i in 0..self.hull_len {
-            if self.slopes[i] >= limit {
-                return edge(usize::from(self.hull[i]));
-            }
-        }
-        self.top
-    }
-
-    /// The smallest price `W` whose allowance reaches beyond lateness `x > 0` (0 if none needed).
-    pub(super) fn price(&self, x: f64) -> f64 {
-        if x > self.top {
-            let s = self.s_top * (-(x - self.top) / self.theta).exp();
-            return self.theta / s;
-        }
-        let b = self.hull[..self.hull_len].partition_point(|&v| edge(usize::from(v)) < x);
-        if b == 0 {
-            return 0.0;
-        }
-        -1.0 / self.slopes[b - 1]
-    }
-
-    /// The model's probability that the lateness exceeds `x`.
-    pub(super) fn survival(&self, x: f64, unit: f64) -> f64 {
+    /// The histogram's probability that the lateness exceeds `x`.
+    #[inline]
+    pub(super) fn survival(&self, x: f64) -> f64 {
         if x >= self.top {
             return (self.s_top * (-(x - self.top) / self.theta).exp()).min(1.0);
         }
-        // S is linear between edges: find the bucket and interpolate.
+        if x <= 0.0 {
+            return 1.0;
+        }
+        // S is linear between edges.
         let b = bucket(x);
-        let n = self.total + unit;
-        let above: f64 = self.counts[b + 1..].iter().map(|&c| f64::from(c)).sum();
-        let inside = f64::from(self.counts[b]);
-        let frac = ((edge(b + 1) - x) / (edge(b + 1) - edge(b))).clamp(0.0, 1.0);
-        ((above + inside * frac + unit) / n).min(1.0)
+        let (x0, x1) = (edge(b), edge(b + 1));
+        let (s0, s1) = (self.surv[b], self.surv[b + 1]);
+        s0 + (s1 - s0) * ((x - x0) / (x1 - x0))
+    }
+
+    /// The smallest lateness `x ≥ 0` at which `survival(x) + prior · pause_survival(x, scale)`
+    /// is at most `p` (to the last bit), or `limit` if none below it is.
+    pub(super) fn quantile(&self, p: f64, prior: f64, scale: f64, limit: f64) -> f64 {
+        let f = |x: f64| self.survival(x) + prior * pause_survival(x, scale);
+        if p.is_nan() || p <= 0.0 {
+            return limit;
+        }
+        if f(0.0) <= p {
+            return 0.0;
+        }
+        // Bracket: the first edge whose survival is small enough (it is monotone), else the
+        // tail, doubled until it is.
+        let (mut lo, mut hi);
+        let inside = (1..self.len).find(|&b| f(edge(b)) <= p);
+        if let Some(b) = inside {
+            (lo, hi) = (edge(b - 1), edge(b));
+        } else {
+            lo = self.top;
+            hi = (self.top + self.theta).max(scale).max(1.0);
+            while f(hi) > p {
+                lo = hi;
+                hi *= 2.0;
+                if hi >= limit {
+                    if f(limit) > p {
+                        return limit;
+                    }
+                    hi = limit;
+                    break;
+                }
+            }
+        }
+        // To the last bit: the deadline is floored from it, and φ must not exceed the
+        // threshold there even where it rises steeply.
+        loop {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if f(mid) <= p {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
     }
 }
 
