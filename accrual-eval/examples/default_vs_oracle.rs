@@ -216,8 +216,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     if let Ok(v) = std::env::var("PRIOR") {
         cfg.prior_pause = v.parse()?;
     }
-    if let Ok(v) = std::env::var("PW") {
-        cfg.prior_weight = v.parse()?;
+    if let Ok(v) = std::env::var("HORIZON") {
+        cfg.prior_horizon = Nanos::from_secs(v.parse()?);
     }
     if let Ok(v) = std::env::var("REGIME") {
         cfg.regime_factor = v.parse()?;

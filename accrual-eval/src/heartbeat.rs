@@ -157,6 +157,27 @@ pub fn replay_peer(
     detector: &mut dyn Detector,
     threshold: f64,
 ) -> PeerReplay {
+    replay_peer_with(peer, detector, &|_| Some(threshold))
+}
+
+/// As [`replay_peer`], with the deadline asked at the threshold that means `mistakes_per_hour`
+/// false suspicions an hour for the detector right now
+/// ([`Detector::threshold_for_rate`]); a detector without an interval never suspects.
+pub fn replay_peer_rate(
+    peer: &HeartbeatPeer,
+    detector: &mut dyn Detector,
+    mistakes_per_hour: f64,
+) -> PeerReplay {
+    replay_peer_with(peer, detector, &|d| d.threshold_for_rate(mistakes_per_hour))
+}
+
+/// The replay of §2, asking each deadline at the threshold `threshold` names for the detector
+/// as it stands after the arrival.
+fn replay_peer_with(
+    peer: &HeartbeatPeer,
+    detector: &mut dyn Detector,
+    threshold: &dyn Fn(&dyn Detector) -> Option<f64>,
+) -> PeerReplay {
     let mut rows = peer.rows.clone();
     rows.sort_by_key(|r| (r.recv, r.seq));
     let mut out = PeerReplay {
@@ -177,8 +198,8 @@ pub fn replay_peer(
         debug_assert_eq!(accepted, Arrival::Accepted);
         out.arrivals.push(r.recv);
         out.deadlines.push(
-            detector
-                .deadline(threshold)
+            threshold(&*detector)
+                .and_then(|t| detector.deadline(t))
                 .map(|d| d.as_nanos().max(r.recv)),
         );
     }

@@ -23,7 +23,9 @@ pub mod rtt_gen;
 pub mod run;
 pub mod spec;
 
-pub use heartbeat::{HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, score};
+pub use heartbeat::{
+    HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, replay_peer_rate, score,
+};
 pub use rng::Rng;
 pub use rtt::{
     Probe, RttPeer, RttTrace, TimeoutPoint, TimeoutReport, TraceError, best_within,

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::heartbeat::{HeartbeatTrace, PeerReplay, Score, replay_peer, score};
+use crate::heartbeat::{HeartbeatTrace, PeerReplay, Score, replay_peer, replay_peer_rate, score};
 use crate::spec::{DetectorSpec, Family};
 use accrual::ConfigError;
 
@@ -25,7 +25,13 @@ pub fn replay(trace: &HeartbeatTrace, spec: &DetectorSpec) -> Result<Vec<PeerRep
     trace
         .peers
         .iter()
-        .map(|p| Ok(replay_peer(p, &mut spec.build()?, spec.threshold)))
+        .map(|p| {
+            let mut d = spec.build()?;
+            Ok(match spec.rate {
+                Some(rate) => replay_peer_rate(p, &mut d, rate),
+                None => replay_peer(p, &mut d, spec.threshold),
+            })
+        })
         .collect()
 }
 

@@ -60,6 +60,7 @@ impl Family {
         match self {
             Family::Fixed => "timeout",
             Family::Chen => "alpha",
+            Family::Adaptive => "rate",
             _ => "threshold",
         }
     }
@@ -72,7 +73,14 @@ impl Family {
                 &["threshold", "window", "min-std", "pause", "first"]
             }
             Family::PhiExp => &["threshold", "window", "first"],
-            Family::Adaptive => &["threshold", "memory", "first", "regime", "regime-window"],
+            Family::Adaptive => &[
+                "rate",
+                "threshold",
+                "memory",
+                "first",
+                "regime",
+                "regime-window",
+            ],
         }
     }
 
@@ -96,9 +104,10 @@ impl Family {
                 .into_iter()
                 .map(|s| base.clone().with_duration(Nanos((s * 1e9) as u64)))
                 .collect(),
-            Family::Adaptive => (1..=36)
-                .map(|i| DetectorSpec {
-                    threshold: 0.25 * f64::from(i),
+            Family::Adaptive => geometric(10.0, 1e-5, 31)
+                .into_iter()
+                .map(|r| DetectorSpec {
+                    rate: Some(r),
                     ..base.clone()
                 })
                 .collect(),
@@ -213,14 +222,18 @@ pub struct DetectorSpec {
     pub phi: PhiNormalConfig,
     /// `default` only: the detector's configuration.
     pub adaptive: AdaptiveConfig,
-    /// The φ families and `default`: the threshold Φ.
+    /// The φ families, and `adaptive` when no rate is set: the threshold Φ.
     pub threshold: f64,
+    /// `adaptive` only: false suspicions per peer-hour, turned into each peer's threshold as
+    /// its interval stands ([`Detector::threshold_for_rate`](accrual::Detector::threshold_for_rate));
+    /// `None` asks every deadline at [`threshold`](Self::threshold).
+    pub rate: Option<f64>,
 }
 
 impl DetectorSpec {
     /// The family with the spec's defaults: `window=1000`, `min-std=0ns`, `pause=0ns`,
-    /// `first=1s`, `threshold=8`, `timeout=1s`, `alpha=500ms`, `interval=100ms`. The `default`
-    /// family is [`Adaptive`](accrual::Adaptive) with [`AdaptiveConfig::default`] and `threshold=5`.
+    /// `first=1s`, `threshold=8`, `timeout=1s`, `alpha=500ms`, `interval=100ms`. The `adaptive`
+    /// family is [`Adaptive`](accrual::Adaptive) with [`AdaptiveConfig::default`] and `rate=0.1`.
     pub fn new(family: Family) -> Self {
         let mut phi = PhiNormalConfig::default();
         if family == Family::PhiAkka {
@@ -236,7 +249,8 @@ impl DetectorSpec {
             },
             phi,
             adaptive: AdaptiveConfig::default(),
-            threshold: if family == Family::Adaptive { 5.0 } else { 8.0 },
+            threshold: 8.0,
+            rate: (family == Family::Adaptive).then_some(0.1),
         }
     }
 
@@ -249,12 +263,13 @@ impl DetectorSpec {
         self
     }
 
-    /// The value of the family's knob (seconds for `fixed` and `chen`, Φ otherwise).
+    /// The value of the family's knob (seconds for `fixed` and `chen`, the rate per hour for
+    /// `adaptive` when set, Φ otherwise).
     pub fn knob(&self) -> f64 {
         match self.family {
             Family::Fixed => self.timeout.as_secs_f64(),
             Family::Chen => self.chen.alpha.as_secs_f64(),
-            _ => self.threshold,
+            _ => self.rate.unwrap_or(self.threshold),
         }
     }
 
@@ -318,6 +333,19 @@ impl FromStr for DetectorSpec {
                 "memory" => spec.adaptive.memory = duration(key, value)?,
                 "regime" => spec.adaptive.regime_factor = number(key, value)?,
                 "regime-window" => spec.adaptive.regime_window = duration(key, value)?,
+                "rate" => {
+                    let r = number(key, value)?;
+                    if !r.is_finite() || r <= 0.0 {
+                        return Err(SpecError::Config(ConfigError::NotPositive {
+                            field: "rate",
+                            value: r,
+                        }));
+                    }
+                    if rest.is_some_and(|r| r.contains("threshold=")) {
+                        return Err(SpecError::DuplicateKey("rate".to_owned()));
+                    }
+                    spec.rate = Some(r);
+                }
                 _ => {
                     // "threshold", the only other key any family has.
                     let t = number(key, value)?;
@@ -328,6 +356,7 @@ impl FromStr for DetectorSpec {
                         }));
                     }
                     spec.threshold = t;
+                    spec.rate = None;
                 }
             }
         }
@@ -408,8 +437,11 @@ impl fmt::Display for DetectorSpec {
             ),
             Family::Adaptive => write!(
                 f,
-                "adaptive:threshold={},memory={},first={},regime={},regime-window={}",
-                self.threshold,
+                "adaptive:{},memory={},first={},regime={},regime-window={}",
+                match self.rate {
+                    Some(r) => format!("rate={r}"),
+                    None => format!("threshold={}", self.threshold),
+                },
                 self.adaptive.memory,
                 self.adaptive.first_interval,
                 self.adaptive.regime_factor,
@@ -437,8 +469,11 @@ impl fmt::Display for DetectorSpec {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tuned {
-    /// The threshold Φ.
+    /// The threshold Φ (used when no rate is set).
     pub threshold: f64,
+    /// False suspicions per peer-hour, each peer's threshold following from its interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mistakes_per_hour: Option<f64>,
     /// The detector's configuration.
     pub detector: AdaptiveConfig,
 }
@@ -448,6 +483,7 @@ impl Tuned {
     pub fn at(threshold: f64) -> Self {
         Tuned {
             threshold,
+            mistakes_per_hour: None,
             detector: AdaptiveConfig::default(),
         }
     }
@@ -460,9 +496,18 @@ impl Tuned {
                 value: self.threshold,
             }));
         }
+        if let Some(r) = self.mistakes_per_hour
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(SpecError::Config(ConfigError::NotPositive {
+                field: "mistakes_per_hour",
+                value: r,
+            }));
+        }
         let spec = DetectorSpec {
             adaptive: self.detector,
             threshold: self.threshold,
+            rate: self.mistakes_per_hour,
             ..DetectorSpec::new(Family::Adaptive)
         };
         spec.build().map_err(SpecError::Config)?;

@@ -5,7 +5,9 @@
 
 use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
 use accrual_eval::hb_gen::{Scenario, generate};
-use accrual_eval::heartbeat::{HeartbeatPeer, HeartbeatTrace, Score, oracle, replay_peer, score};
+use accrual_eval::heartbeat::{
+    HeartbeatPeer, HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, replay_peer_rate, score,
+};
 use accrual_eval::run::{evaluate, frontier};
 use accrual_eval::spec::Family;
 
@@ -210,13 +212,144 @@ fn one_pause_alone_does_not_raise_the_floor() {
     }
 }
 
-/// Mean detection time of the default detector within `budget`, over a grid of thresholds.
+/// Mean detection time of the default detector within `budget`, over the `adaptive` grid of
+/// rates.
 fn default_frontier(trace: &HeartbeatTrace, budget: f64, warmup: usize) -> f64 {
-    (4..=32)
-        .map(|i| replay_fleet(trace, 0.25 * f64::from(i), warmup))
+    sweep(trace, &rates(), AdaptiveConfig::default())
+        .iter()
+        .map(|peers| score(peers, warmup, &trace.ticks))
         .filter(|s| s.mistake_rate_per_hour <= budget)
         .map(|s| s.detection_time_mean_s)
         .fold(f64::INFINITY, f64::min)
+}
+
+/// The `adaptive` family's grid: false suspicions per peer-hour.
+fn rates() -> Vec<f64> {
+    Family::Adaptive
+        .grid()
+        .iter()
+        .map(|s| s.rate.expect("the adaptive grid sweeps rates"))
+        .collect()
+}
+
+/// Every peer replayed once, its deadline asked after each arrival at the threshold each rate
+/// means as the detector stands: one replay per rate, as `replay_peer_rate` gives them (checked
+/// on the first peer).
+fn sweep(trace: &HeartbeatTrace, rates: &[f64], cfg: AdaptiveConfig) -> Vec<Vec<PeerReplay>> {
+    let mut out: Vec<Vec<PeerReplay>> = vec![Vec::new(); rates.len()];
+    for (i, peer) in trace.peers.iter().enumerate() {
+        let mut rows = peer.rows.clone();
+        rows.sort_by_key(|r| (r.recv, r.seq));
+        let mut d = Adaptive::new(cfg).unwrap();
+        let mut each: Vec<PeerReplay> = rates
+            .iter()
+            .map(|_| PeerReplay {
+                name: peer.name.clone(),
+                arrivals: Vec::new(),
+                deadlines: Vec::new(),
+                stale: 0,
+            })
+            .collect();
+        let mut max_seq = None;
+        for r in rows {
+            if max_seq.is_some_and(|m| r.seq <= m) {
+                each.iter_mut().for_each(|p| p.stale += 1);
+                continue;
+            }
+            max_seq = Some(r.seq);
+            d.heartbeat_seq(Nanos(r.recv), r.seq);
+            for (p, &rate) in each.iter_mut().zip(rates) {
+                p.arrivals.push(r.recv);
+                let phi = d.threshold_for_rate(rate).unwrap();
+                p.deadlines
+                    .push(d.deadline(phi).map(|x| x.as_nanos().max(r.recv)));
+            }
+        }
+        if i == 0 {
+            let rate = rates[rates.len() / 2];
+            let one = replay_peer_rate(peer, &mut Adaptive::new(cfg).unwrap(), rate);
+            assert_eq!(one.deadlines, each[rates.len() / 2].deadlines);
+        }
+        for (all, p) in out.iter_mut().zip(each) {
+            all.push(p);
+        }
+    }
+    out
+}
+
+/// The best fixed timeout chosen with hindsight on the trace, from arrival `warmup` of each
+/// peer: the smallest `T` with at most `budget` gaps longer than it per peer-hour. Its mean
+/// detection time is `T` itself. Seconds.
+fn best_fixed(replay: &[PeerReplay], warmup: usize, budget: f64) -> f64 {
+    let (mut gaps, mut observed) = (Vec::new(), 0u64);
+    for p in replay {
+        let a = p.arrivals.get(warmup..).unwrap_or_default();
+        if let (Some(f), Some(l)) = (a.first(), a.last()) {
+            observed += l - f;
+        }
+        gaps.extend(a.windows(2).map(|w| w[1] - w[0]));
+    }
+    gaps.sort_unstable_by(|a, b| b.cmp(a));
+    let allowed = (budget * observed as f64 / 3.6e12).floor() as usize;
+    gaps[allowed] as f64 / 1e9
+}
+
+/// From its first heartbeat, on a randomized fleet it was not tuned on (seed 7001; tuning used
+/// seeds 1001–1008), the default detector needs less mean detection time than the best fixed
+/// timeout chosen with hindsight on the same trace, within 1 and within 0.1 false suspicions
+/// per peer-hour, and it stays ahead once warm.
+#[test]
+fn from_its_first_heartbeat_it_beats_the_best_fixed_timeout_on_an_unseen_random_fleet() {
+    let trace = generate(Scenario::Random, 7001, 20, Nanos::from_secs(1800));
+    let replays = sweep(&trace, &rates(), AdaptiveConfig::default());
+    for warmup in [0, 1000] {
+        for budget in [1.0, 0.1] {
+            let ours = replays
+                .iter()
+                .map(|peers| score(peers, warmup, &trace.ticks))
+                .filter(|s| s.mistake_rate_per_hour <= budget)
+                .map(|s| s.detection_time_mean_s)
+                .fold(f64::INFINITY, f64::min);
+            let fixed = best_fixed(&replays[0], warmup, budget);
+            eprintln!("warmup {warmup}, budget {budget}: {ours:.3} s against {fixed:.3} s");
+            assert!(
+                ours / fixed <= 1.0,
+                "warmup {warmup}, budget {budget}: {:.3}",
+                ours / fixed
+            );
+        }
+    }
+}
+
+/// Configured in false suspicions per peer-hour, the detector makes about that many on
+/// randomized fleets it was not tuned on, within a small factor: the measured rate over the
+/// configured one, from the first heartbeat, over five fleets of ten peer-hours. Measured:
+/// at 1 per hour a median of 1.5 and a worst of 2.3; at 0.1 (one expected mistake a fleet) a
+/// median of 3 and a worst of 7. The knob runs hot at small rates: first pauses longer than
+/// the prior's mean come more often in these fleets than the prior assumes.
+#[test]
+fn a_configured_rate_is_met_on_average_on_random_fleets() {
+    let configured = [1.0, 0.1];
+    let mut ratios = vec![Vec::new(); configured.len()];
+    for seed in 7101..=7105 {
+        let trace = generate(Scenario::Random, seed, 20, Nanos::from_secs(1800));
+        for (i, peers) in sweep(&trace, &configured, AdaptiveConfig::default())
+            .iter()
+            .enumerate()
+        {
+            let measured = score(peers, 0, &trace.ticks).mistake_rate_per_hour;
+            ratios[i].push(measured / configured[i]);
+        }
+    }
+    for ((rate, mut r), (most_median, most)) in
+        configured.iter().zip(ratios).zip([(2.0, 3.0), (4.0, 8.0)])
+    {
+        r.sort_by(f64::total_cmp);
+        let (median, worst) = (r[r.len() / 2], r[r.len() - 1]);
+        eprintln!("{rate} per hour: measured/configured {r:.2?}");
+        assert!(median <= most_median, "{rate}: median {median}");
+        assert!(worst <= most, "{rate}: worst {worst}");
+    }
 }
 
 #[test]

@@ -583,9 +583,20 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
     let best = points
         .iter()
         .filter(|p| p.score.mistake_rate_per_hour <= budget)
-        .min_by(|a, b| a.score.detection_time_mean_s.total_cmp(&b.score.detection_time_mean_s))
-        .ok_or_else(|| format!("no default threshold in the grid meets {budget} mistakes per peer-hour on this trace"))?;
-    let tuned = Tuned::at(best.knob);
+        .min_by(|a, b| {
+            a.score
+                .detection_time_mean_s
+                .total_cmp(&b.score.detection_time_mean_s)
+        })
+        .ok_or_else(|| {
+            format!(
+                "no rate in the adaptive grid meets {budget} mistakes per peer-hour on this trace"
+            )
+        })?;
+    let tuned = Tuned {
+        mistakes_per_hour: Some(best.knob),
+        ..Tuned::at(8.0)
+    };
     let summary = format!(
         "achieved {:.4} mistakes per peer-hour, mean detection time {:.4} s, p99 {:.4} s",
         best.score.mistake_rate_per_hour,
