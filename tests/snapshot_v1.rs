@@ -2,6 +2,9 @@
 //! detector kind and checked in under `tests/data/snapshot_v1/`, must keep restoring to the
 //! same φ, deadlines, levels and request timeouts that the monitor which wrote them answered.
 //!
+//! The one exception is `adaptive`: its peers ran the earlier lateness model, which a later
+//! model cannot answer for, so its snapshot is refused with an error that says so.
+//!
 //! The expected answers were recorded from the writing monitor itself, at the instant the
 //! snapshot was taken and at later instants, before any restore: they are independent of the
 //! restoring code. An edit to any serde mirror that changes version 1 fails here.

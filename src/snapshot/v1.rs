@@ -627,13 +627,14 @@ impl TryFrom<Empirical> for detector::Empirical {
 /// An [`Adaptive`](detector::Adaptive): everything it learned, floats as their bit patterns
 /// (`f64`s, and the histogram's and the regime's `f32`s), so that a restored detector answers
 /// exactly as the original did. `first`, `anchor` and `next_anchor` are `(seq, arrival)`;
-/// `counts` is the decayed lateness histogram, `hull` and `slopes` the vertices of its survival
-/// curve and the slopes leaving them, `top`, `s_top` and `theta` its exponential tail;
-/// `regime` is the two pairs of largest recent lateness values and `regime_start` where the
-/// current half began (both absent from snapshots taken before the regime existed: an empty
-/// regime). Reading checks every rule the state obeys (finite, non-negative weights; a hull of
-/// increasing edges whose slopes are negative and non-decreasing; a positive tail; a regime in
-/// order) and refuses a state that breaks one.
+/// `since` is the first arrival ever (the prior fades with the time since); `counts` is the
+/// decayed lateness histogram, `surv` its survival at the bucket edges, `top`, `s_top` and
+/// `theta` its exponential tail; `regime` is the two pairs of largest recent lateness values
+/// and `regime_start` where the current half began (both absent from snapshots taken before
+/// the regime existed: an empty regime). Snapshots of the earlier model carry `hull` and
+/// `slopes` instead of `surv`: they are refused, saying so. Reading checks every rule the
+/// state obeys (finite, non-negative weights; a survival in (0, 1] that never rises; a
+/// positive tail; a regime in order) and refuses a state that breaks one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Adaptive {
