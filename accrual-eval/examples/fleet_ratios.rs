@@ -18,9 +18,11 @@
 
 use std::error::Error;
 
-use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
+use accrual::{Adaptive, AdaptiveConfig, Nanos};
 use accrual_eval::hb_gen::{Scenario, generate};
-use accrual_eval::heartbeat::{HeartbeatTrace, PeerReplay, oracle, score};
+use accrual_eval::heartbeat::{
+    HeartbeatTrace, PeerReplay, best_fixed_timeout, oracle, replay_peer_rates, score,
+};
 
 const BUDGETS: [f64; 2] = [1.0, 0.1];
 
@@ -31,68 +33,16 @@ fn grid() -> Vec<f64> {
         .collect()
 }
 
-/// The threshold that means `rate` mistakes per hour for a detector whose interval is `eta`.
-fn threshold(rate: f64, eta: Nanos) -> f64 {
-    -(rate * eta.as_nanos() as f64 / 3.6e12).log10()
-}
-
-/// Replays every peer once, asking the deadline at every threshold after each arrival: one
-/// replay per threshold, as `replay_peer` would give them.
+/// Replays every peer once for all rates: one set of replays per rate.
 fn replay_all(trace: &HeartbeatTrace, cfg: AdaptiveConfig, grid: &[f64]) -> Vec<Vec<PeerReplay>> {
     let mut out: Vec<Vec<PeerReplay>> = vec![Vec::new(); grid.len()];
     for peer in &trace.peers {
-        let mut rows = peer.rows.clone();
-        rows.sort_by_key(|r| (r.recv, r.seq));
         let mut d = Adaptive::new(cfg).expect("valid configuration");
-        let mut replays: Vec<PeerReplay> = grid
-            .iter()
-            .map(|_| PeerReplay {
-                name: peer.name.clone(),
-                arrivals: Vec::with_capacity(rows.len()),
-                deadlines: Vec::with_capacity(rows.len()),
-                stale: 0,
-            })
-            .collect();
-        let mut max_seq: Option<u64> = None;
-        for r in rows {
-            if max_seq.is_some_and(|m| r.seq <= m) {
-                for p in &mut replays {
-                    p.stale += 1;
-                }
-                continue;
-            }
-            max_seq = Some(r.seq);
-            d.heartbeat_seq(Nanos(r.recv), r.seq);
-            for (p, &t) in replays.iter_mut().zip(grid) {
-                p.arrivals.push(r.recv);
-                p.deadlines.push(
-                    d.deadline(threshold(t, d.interval()))
-                        .map(|x| x.as_nanos().max(r.recv)),
-                );
-            }
-        }
-        for (all, p) in out.iter_mut().zip(replays) {
+        for (all, p) in out.iter_mut().zip(replay_peer_rates(peer, &mut d, grid)) {
             all.push(p);
         }
     }
     out
-}
-
-/// The best fixed timeout with hindsight, in seconds: every gap after arrival `warmup` of each
-/// peer, the `(allowed + 1)`-th largest.
-fn fixed_hindsight(replay: &[PeerReplay], warmup: usize, budget: f64) -> f64 {
-    let mut gaps = Vec::new();
-    let mut observed = 0u64;
-    for p in replay {
-        let a = p.arrivals.get(warmup..).unwrap_or_default();
-        if let (Some(f), Some(l)) = (a.first(), a.last()) {
-            observed += l - f;
-        }
-        gaps.extend(a.windows(2).map(|w| w[1] - w[0]));
-    }
-    gaps.sort_unstable_by(|a, b| b.cmp(a));
-    let allowed = (budget * observed as f64 / 1e9 / 3600.0).floor() as usize;
-    gaps.get(allowed).map_or(0.0, |&g| g as f64 / 1e9)
 }
 
 fn quantiles(mut v: Vec<f64>) -> (f64, f64, usize) {
@@ -174,7 +124,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                         .filter(|s| s.mistake_rate_per_hour <= budget)
                         .map(|s| s.detection_time_mean_s)
                         .fold(f64::INFINITY, f64::min);
-                    let fixed = fixed_hindsight(&replays[0], warmup, budget);
+                    let fixed = best_fixed_timeout(&replays[0], warmup, budget);
                     let ratio = ours / fixed;
                     ratios[w * BUDGETS.len() + b].push(ratio);
                     let best = if with_oracle {

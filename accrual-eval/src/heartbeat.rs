@@ -171,6 +171,63 @@ pub fn replay_peer_rate(
     replay_peer_with(peer, detector, &|d| d.threshold_for_rate(mistakes_per_hour))
 }
 
+/// As [`replay_peer_rate`] for many rates at once: the detector is fed once, and after each
+/// arrival its deadline is asked at the threshold every rate means. One replay per rate, each
+/// equal to what `replay_peer_rate` gives for it.
+pub fn replay_peer_rates(
+    peer: &HeartbeatPeer,
+    detector: &mut dyn Detector,
+    rates: &[f64],
+) -> Vec<PeerReplay> {
+    let mut rows = peer.rows.clone();
+    rows.sort_by_key(|r| (r.recv, r.seq));
+    let mut out: Vec<PeerReplay> = rates
+        .iter()
+        .map(|_| PeerReplay {
+            name: peer.name.clone(),
+            arrivals: Vec::with_capacity(rows.len()),
+            deadlines: Vec::with_capacity(rows.len()),
+            stale: 0,
+        })
+        .collect();
+    let mut max_seq: Option<u64> = None;
+    for r in rows {
+        if max_seq.is_some_and(|m| r.seq <= m) {
+            out.iter_mut().for_each(|p| p.stale += 1);
+            continue;
+        }
+        max_seq = Some(r.seq);
+        detector.heartbeat_seq(Nanos(r.recv), r.seq);
+        for (p, &rate) in out.iter_mut().zip(rates) {
+            p.arrivals.push(r.recv);
+            p.deadlines.push(
+                detector
+                    .threshold_for_rate(rate)
+                    .and_then(|t| detector.deadline(t))
+                    .map(|d| d.as_nanos().max(r.recv)),
+            );
+        }
+    }
+    out
+}
+
+/// The best fixed timeout chosen with hindsight on replayed peers, scored from arrival
+/// `warmup` of each: the smallest `T` with at most `budget` gaps longer than it per peer-hour,
+/// in seconds (its mean detection time is `T` itself). 0 when no gap is scored.
+pub fn best_fixed_timeout(replay: &[PeerReplay], warmup: usize, budget: f64) -> f64 {
+    let (mut gaps, mut observed) = (Vec::new(), 0u64);
+    for p in replay {
+        let a = p.arrivals.get(warmup..).unwrap_or_default();
+        if let (Some(f), Some(l)) = (a.first(), a.last()) {
+            observed += l - f;
+        }
+        gaps.extend(a.windows(2).map(|w| w[1] - w[0]));
+    }
+    gaps.sort_unstable_by(|a, b| b.cmp(a));
+    let allowed = (budget * observed as f64 / 3.6e12).floor() as usize;
+    gaps.get(allowed).map_or(0.0, |&g| g as f64 / 1e9)
+}
+
 /// The replay of §2, asking each deadline at the threshold `threshold` names for the detector
 /// as it stands after the arrival.
 fn replay_peer_with(

@@ -24,7 +24,8 @@ pub mod run;
 pub mod spec;
 
 pub use heartbeat::{
-    HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, replay_peer_rate, score,
+    HeartbeatTrace, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer, replay_peer_rate,
+    replay_peer_rates, score,
 };
 pub use rng::Rng;
 pub use rtt::{

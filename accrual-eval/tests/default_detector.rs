@@ -6,7 +6,8 @@
 use accrual::{Adaptive, AdaptiveConfig, Detector, Nanos};
 use accrual_eval::hb_gen::{Scenario, generate};
 use accrual_eval::heartbeat::{
-    HeartbeatPeer, HeartbeatTrace, PeerReplay, Score, oracle, replay_peer, replay_peer_rate, score,
+    HeartbeatPeer, HeartbeatTrace, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer,
+    replay_peer_rate, replay_peer_rates, score,
 };
 use accrual_eval::run::{evaluate, frontier};
 use accrual_eval::spec::Family;
@@ -232,39 +233,12 @@ fn rates() -> Vec<f64> {
         .collect()
 }
 
-/// Every peer replayed once, its deadline asked after each arrival at the threshold each rate
-/// means as the detector stands: one replay per rate, as `replay_peer_rate` gives them (checked
-/// on the first peer).
+/// Every peer replayed once for all rates ([`replay_peer_rates`]), one replay per rate;
+/// checked on the first peer against `replay_peer_rate`.
 fn sweep(trace: &HeartbeatTrace, rates: &[f64], cfg: AdaptiveConfig) -> Vec<Vec<PeerReplay>> {
     let mut out: Vec<Vec<PeerReplay>> = vec![Vec::new(); rates.len()];
     for (i, peer) in trace.peers.iter().enumerate() {
-        let mut rows = peer.rows.clone();
-        rows.sort_by_key(|r| (r.recv, r.seq));
-        let mut d = Adaptive::new(cfg).unwrap();
-        let mut each: Vec<PeerReplay> = rates
-            .iter()
-            .map(|_| PeerReplay {
-                name: peer.name.clone(),
-                arrivals: Vec::new(),
-                deadlines: Vec::new(),
-                stale: 0,
-            })
-            .collect();
-        let mut max_seq = None;
-        for r in rows {
-            if max_seq.is_some_and(|m| r.seq <= m) {
-                each.iter_mut().for_each(|p| p.stale += 1);
-                continue;
-            }
-            max_seq = Some(r.seq);
-            d.heartbeat_seq(Nanos(r.recv), r.seq);
-            for (p, &rate) in each.iter_mut().zip(rates) {
-                p.arrivals.push(r.recv);
-                let phi = d.threshold_for_rate(rate).unwrap();
-                p.deadlines
-                    .push(d.deadline(phi).map(|x| x.as_nanos().max(r.recv)));
-            }
-        }
+        let each = replay_peer_rates(peer, &mut Adaptive::new(cfg).unwrap(), rates);
         if i == 0 {
             let rate = rates[rates.len() / 2];
             let one = replay_peer_rate(peer, &mut Adaptive::new(cfg).unwrap(), rate);
@@ -275,23 +249,6 @@ fn sweep(trace: &HeartbeatTrace, rates: &[f64], cfg: AdaptiveConfig) -> Vec<Vec<
         }
     }
     out
-}
-
-/// The best fixed timeout chosen with hindsight on the trace, from arrival `warmup` of each
-/// peer: the smallest `T` with at most `budget` gaps longer than it per peer-hour. Its mean
-/// detection time is `T` itself. Seconds.
-fn best_fixed(replay: &[PeerReplay], warmup: usize, budget: f64) -> f64 {
-    let (mut gaps, mut observed) = (Vec::new(), 0u64);
-    for p in replay {
-        let a = p.arrivals.get(warmup..).unwrap_or_default();
-        if let (Some(f), Some(l)) = (a.first(), a.last()) {
-            observed += l - f;
-        }
-        gaps.extend(a.windows(2).map(|w| w[1] - w[0]));
-    }
-    gaps.sort_unstable_by(|a, b| b.cmp(a));
-    let allowed = (budget * observed as f64 / 3.6e12).floor() as usize;
-    gaps[allowed] as f64 / 1e9
 }
 
 /// From its first heartbeat, on a randomized fleet it was not tuned on (seed 7001; tuning used
@@ -310,7 +267,7 @@ fn from_its_first_heartbeat_it_beats_the_best_fixed_timeout_on_an_unseen_random_
                 .filter(|s| s.mistake_rate_per_hour <= budget)
                 .map(|s| s.detection_time_mean_s)
                 .fold(f64::INFINITY, f64::min);
-            let fixed = best_fixed(&replays[0], warmup, budget);
+            let fixed = best_fixed_timeout(&replays[0], warmup, budget);
             eprintln!("warmup {warmup}, budget {budget}: {ours:.3} s against {fixed:.3} s");
             assert!(
                 ours / fixed <= 1.0,
