@@ -114,8 +114,8 @@ pub struct Transition {
     /// The instant of the update that changed it.
     pub at: Nanos,
     /// φ at that instant, as the levels judged it (in a [`Monitor`](crate::Monitor) with
-    /// [`mistakes_per_hour`](crate::MonitorConfig::mistakes_per_hour) set, moved by the
-    /// peer's shift).
+    /// [`mistakes_per_hour`](crate::MonitorConfig::mistakes_per_hour) set, scaled by the
+    /// peer's factor).
     pub phi: f64,
 }
 

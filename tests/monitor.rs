@@ -745,3 +745,96 @@ fn an_outage_that_ended_in_dead_is_not_learned() {
         "a learner allows {learned}, the monitor {after}"
     );
 }
+
+/// With a rate set, a peer whose heartbeats come slowly (so that the rate's threshold is far
+/// below `suspect_enter`) still returns to `Alive` after an outage: a live peer's φ of 0 is
+/// judged 0, below every leave threshold, for every detector with an interval.
+#[test]
+fn a_slow_peer_recovers_from_dead_under_a_rate() {
+    for (name, detector, every) in [
+        ("adaptive", DetectorConfig::default(), 2),
+        (
+            "chen",
+            DetectorConfig::Chen(ChenConfig {
+                interval: Nanos::from_secs(10),
+                ..Default::default()
+            }),
+            10,
+        ),
+    ] {
+        let (clock, m) = slow_monitor(detector);
+        let mut seq = 0;
+        for _ in 0..200 {
+            seconds(&clock, &m, every);
+            beat(&m, &mut seq);
+        }
+        assert_eq!(
+            m.level(&0),
+            Some(Level::Alive),
+            "{name}: alive while beating"
+        );
+        // An hour of lost heartbeats: the peer goes on numbering them.
+        seconds(&clock, &m, 3_600);
+        seq += 3_600 / every;
+        assert_eq!(m.level(&0), Some(Level::Dead), "{name}: dead after an hour");
+        for _ in 0..5 {
+            beat(&m, &mut seq);
+            seconds(&clock, &m, every);
+        }
+        assert_eq!(m.level(&0), Some(Level::Alive), "{name}: alive again");
+    }
+}
+
+/// A sender stopped for an hour (its numbering stopped too) ends `Dead`; when it resumes, the
+/// hour is not taken for one long interval: the default detector's deadline comes back to
+/// what it was.
+#[test]
+fn a_stopped_sender_does_not_stretch_the_interval() {
+    let (clock, m) = slow_monitor(DetectorConfig::default());
+    let mut seq = 0;
+    for _ in 0..200 {
+        seconds(&clock, &m, 2);
+        beat(&m, &mut seq);
+    }
+    let span = |m: &Monitor<u32, ManualClock>| {
+        m.deadline(&0).unwrap() - m.stats(&0).unwrap().last_arrival.unwrap()
+    };
+    let before = span(&m);
+    seconds(&clock, &m, 3_600);
+    assert_eq!(m.level(&0), Some(Level::Dead));
+    for _ in 0..5 {
+        seconds(&clock, &m, 2);
+        beat(&m, &mut seq);
+    }
+    assert_eq!(m.level(&0), Some(Level::Alive));
+    let after = span(&m);
+    assert!(after <= before, "before the stop {before}, after {after}");
+}
+
+/// A one-peer monitor at one false suspicion an hour, ticked every second, whose peer may be
+/// `Dead`.
+fn slow_monitor(detector: DetectorConfig) -> (ManualClock, Monitor<u32, ManualClock>) {
+    let clock = ManualClock::new(Nanos::from_secs(1_000));
+    let cfg = MonitorConfig {
+        detector,
+        mistakes_per_hour: Some(1.0),
+        tick_interval: Nanos::from_secs(1),
+        max_dead_fraction: 1.0,
+        ..Default::default()
+    };
+    let m = Monitor::with_clock(cfg, clock.clone()).unwrap();
+    (clock, m)
+}
+
+/// `n` seconds pass, ticked every second.
+fn seconds(clock: &ManualClock, m: &Monitor<u32, ManualClock>, n: u64) {
+    for _ in 0..n {
+        clock.advance(Nanos::from_secs(1));
+        m.tick(m.now());
+    }
+}
+
+fn beat(m: &Monitor<u32, ManualClock>, seq: &mut u64) {
+    *seq += 1;
+    assert_eq!(m.heartbeat_seq(&0, *seq), Ok(Arrival::Accepted));
+}

@@ -77,12 +77,15 @@ pub struct MonitorConfig {
     /// The false suspicions per hour of a live peer that
     /// [`suspect_enter`](crate::SuspicionConfig::suspect_enter) means, for every peer and
     /// every detector: 0.1 by default, one in ten hours (none: thresholds are φ as the detector
-    /// defines it, per heartbeat). Each peer's φ is
-    /// judged against thresholds moved by the same amount, so that `suspect_enter` falls at
+    /// defines it, per heartbeat). Each peer's φ is scaled before it is judged, so that
+    /// `suspect_enter` falls at
     /// [`Detector::threshold_for_rate`](crate::Detector::threshold_for_rate) for this rate and
-    /// the peer's interval; the hysteresis keeps its widths. [`deadline`](super::Monitor::deadline)
-    /// and [`status`](super::Monitor::status) use the same threshold. A detector without an
-    /// interval ([`Fixed`](crate::Fixed)) keeps its own timeout.
+    /// the peer's interval, and every other threshold in proportion (with the defaults, `Dead`
+    /// at twice that φ: the square of the probability; `Suspect` is left below half of it).
+    /// A live peer's φ of 0 stays 0. [`deadline`](super::Monitor::deadline)
+    /// and [`status`](super::Monitor::status) use the same threshold. A binary detector
+    /// ([`Fixed`](crate::Fixed), [`Chen`](crate::Chen)) keeps its own timeout: its φ is 0 or
+    /// far beyond every threshold.
     pub mistakes_per_hour: Option<f64>,
 }
 
@@ -162,31 +165,35 @@ impl MonitorConfig {
         Ok(())
     }
 
-    /// How far `detector`'s φ is moved before it is judged: the threshold
-    /// [`mistakes_per_hour`](Self::mistakes_per_hour) gives it, less `suspect_enter` (0 when
-    /// no rate is set, or the detector has no interval).
-    pub(crate) fn phi_shift(&self, detector: &AnyDetector) -> f64 {
+    /// The factor `detector`'s φ is multiplied by before it is judged: `suspect_enter` over
+    /// the threshold [`mistakes_per_hour`](Self::mistakes_per_hour) gives it (1 when no rate
+    /// is set, or the detector has no interval). A scale, not a shift: a live peer's φ of 0 is
+    /// judged 0 whatever the rate, below every threshold to leave a level.
+    pub(crate) fn phi_scale(&self, detector: &AnyDetector) -> f64 {
         self.mistakes_per_hour
             .and_then(|rate| detector.threshold_for_rate(rate))
-            .map_or(0.0, |t| t - self.suspicion.suspect_enter)
+            .map_or(1.0, |t| {
+                self.suspicion.suspect_enter / t.max(MIN_RATE_THRESHOLD)
+            })
     }
 
     /// φ of `detector` at `now` as the levels judge it.
     pub(crate) fn judged_phi(&self, detector: &AnyDetector, now: Nanos) -> f64 {
         let phi = detector.phi(now);
-        let shift = self.phi_shift(detector);
-        if shift == 0.0 {
-            phi
-        } else {
-            (phi - shift).max(0.0)
-        }
+        let scale = self.phi_scale(detector);
+        if scale == 1.0 { phi } else { phi * scale }
     }
 
-    /// The threshold of [`Monitor::deadline`](super::Monitor::deadline) for `detector`.
+    /// The threshold of [`Monitor::deadline`](super::Monitor::deadline) for `detector`: the
+    /// φ it judges as `suspect_enter`.
     pub(crate) fn suspect_threshold(&self, detector: &AnyDetector) -> f64 {
-        self.suspicion.suspect_enter + self.phi_shift(detector)
+        self.suspicion.suspect_enter / self.phi_scale(detector)
     }
 }
+
+/// The smallest threshold a rate stands for: a rate at or above one false suspicion per
+/// heartbeat (a threshold of 0 or less) suspects a peer as soon as its φ leaves 0.
+const MIN_RATE_THRESHOLD: f64 = 1e-6;
 
 /// The largest [`MonitorConfig::mistakes_per_hour`]: one false suspicion a millisecond.
 pub const MAX_RATE: f64 = 3.6e6;

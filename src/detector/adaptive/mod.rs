@@ -521,17 +521,16 @@ impl Detector for Adaptive {
     }
 
     fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
-        let previous = self.log.max_seq.zip(self.log.last.map(Nanos::as_nanos));
         match self.log.accept(at, seq) {
             Ok(accepted) => {
                 if self.since.is_none() {
                     self.since = Some(at.as_nanos());
                 }
-                // The interval is not learned, but a renumbering still restarts the estimate.
-                if self.renumbered(accepted.seq, at.as_nanos(), previous) {
-                    let here = (accepted.seq, at.as_nanos());
-                    (self.first, self.anchor, self.next_anchor) = (Some(here), here, here);
-                }
+                // Neither the lateness nor the interval is learned: the estimate of η starts
+                // afresh from this arrival (keeping η), so that a sender stopped for an hour,
+                // whose numbering stopped too, is not taken to send once an hour.
+                let here = (accepted.seq, at.as_nanos());
+                (self.first, self.anchor, self.next_anchor) = (Some(here), here, here);
                 Arrival::Accepted
             }
             Err(ignored) => ignored,
