@@ -168,7 +168,7 @@ fn bytes_per_peer_keep_the_budgets_and_match_the_documented_table() {
     let mut empirical = EmpiricalConfig::default();
     empirical.histogram.significant_digits = 1;
     let rows: [(&str, DetectorConfig, u64, bool, f64); 7] = [
-        ("fixed (compact)", fixed(), 100_000, false, 104.0),
+        ("fixed (compact)", fixed(), 100_000, false, 120.0),
         ("phi_normal, window 16", small_phi, 10_000, false, 483.0),
         (
             "default",

@@ -27,7 +27,7 @@ macro_rules! kinds {
         ///
         /// | variant | detector state per peer |
         /// |---|---|
-        /// | [`Fixed`](Self::Fixed) | 64 bytes, inline: the compact choice |
+        /// | [`Fixed`](Self::Fixed) | 80 bytes, inline: the compact choice |
         /// | [`PhiNormal`](Self::PhiNormal) | 224 bytes + 8 per window slot, boxed |
         /// | [`PhiExponential`](Self::PhiExponential) | 144 bytes + 8 per window slot, boxed |
         /// | [`Chen`](Self::Chen) | 144 bytes + 16 per window slot, boxed |
@@ -223,6 +223,6 @@ mod tests {
 
     #[test]
     fn the_compact_detector_is_inline() {
-        assert_eq!(std::mem::size_of::<AnyDetector>(), 64);
+        assert_eq!(std::mem::size_of::<AnyDetector>(), 80);
     }
 }

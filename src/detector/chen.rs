@@ -171,7 +171,36 @@ impl Detector for Chen {
         self.log.counts
     }
 
+    /// Not a model's: the share of the remembered arrivals that came more than α after the
+    /// time the current mean expects of them, by the rule of succession, `(late + 1)/(n + 2)`,
+    /// whatever the threshold. `None` before the first arrival. One pass over the window.
+    ///
+    /// ```
+    /// use accrual::{Chen, ChenConfig, Detector, Nanos};
+    ///
+    /// let cfg = ChenConfig { interval: Nanos::from_millis(100), alpha: Nanos::from_millis(50), ..Default::default() };
+    /// let mut d = Chen::new(cfg).unwrap();
+    /// for seq in 0..98u64 {
+    ///     // on time, but 80 ms late every 10th
+    ///     let late = if seq % 10 == 9 { 80 } else { 0 };
+    ///     d.heartbeat_seq(Nanos::from_millis(100 * seq + late), seq);
+    /// }
+    /// // 9 of the 98 arrivals come more than α after the mean's time (7.3 ms late).
+    /// assert_eq!(d.false_suspicion_probability(8.0), Some(10.0 / 100.0));
+    /// // 0.1 per 100 ms heartbeat: 3,600 an hour.
+    /// assert!((d.meaning(8.0).mistakes_per_hour.unwrap() / 3600.0 - 1.0).abs() < 1e-9);
+    /// ```
     fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
-        None
+        if self.len == 0 {
+            return None;
+        }
+        let n = self.len as i128;
+        let margin = self.sum.div_euclid(n) + i128::from(self.config.alpha.as_nanos());
+        // Until the ring is full its entries are the first `len`; after, all of them.
+        let late = self.normalised[..self.len]
+            .iter()
+            .filter(|&&v| v > margin)
+            .count();
+        Some((late as f64 + 1.0) / (self.len as f64 + 2.0))
     }
 }

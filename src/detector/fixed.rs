@@ -51,6 +51,10 @@ impl FixedConfig {
 pub struct Fixed {
     pub(crate) config: FixedConfig,
     pub(crate) log: ArrivalLog,
+    /// The first accepted arrival (0 before it): with the latest, the time watched.
+    pub(crate) first: Nanos,
+    /// Intervals longer than the timeout: the false suspicions it made if the peer was alive.
+    pub(crate) late: u64,
 }
 
 impl Fixed {
@@ -60,12 +64,16 @@ impl Fixed {
         Ok(Fixed {
             config,
             log: ArrivalLog::default(),
+            first: Nanos::ZERO,
+            late: 0,
         })
     }
 
     /// Forgets every arrival.
     pub fn reset(&mut self) {
         self.log = ArrivalLog::default();
+        self.first = Nanos::ZERO;
+        self.late = 0;
     }
 
     /// The configuration.
@@ -78,7 +86,14 @@ impl Detector for Fixed {
     #[inline]
     fn record(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
         match self.log.accept(at, seq) {
-            Ok(_) => Arrival::Accepted,
+            Ok(accepted) => {
+                match accepted.interval {
+                    None => self.first = at,
+                    Some(i) if i > self.config.timeout => self.late += 1,
+                    Some(_) => {}
+                }
+                Arrival::Accepted
+            }
             Err(ignored) => ignored,
         }
     }
@@ -107,7 +122,36 @@ impl Detector for Fixed {
         self.log.counts
     }
 
+    /// Not a model's: the share of the intervals seen that outlasted the timeout, by the rule
+    /// of succession, `(late + 1)/(intervals + 2)`, whatever the threshold. `None` before the
+    /// first arrival.
+    ///
+    /// ```
+    /// use accrual::{Detector, Fixed, FixedConfig, Nanos};
+    ///
+    /// let mut d = Fixed::new(FixedConfig { timeout: Nanos::from_millis(150) }).unwrap();
+    /// let mut t = Nanos::ZERO;
+    /// for i in 0..=98u64 {
+    ///     // 100 ms heartbeats, and 200 ms now and then: 98 intervals, 8 of them late
+    ///     t += Nanos::from_millis(if i % 12 == 11 { 200 } else { 100 });
+    ///     d.heartbeat(t);
+    /// }
+    /// let m = d.meaning(8.0);
+    /// assert_eq!(m.timeout, Some(Nanos::from_millis(150)));
+    /// assert_eq!(m.false_suspicion_probability, Some(9.0 / 100.0));
+    /// // 98 intervals in 10.6 s: 0.09 per 108 ms heartbeat is 3,000 an hour.
+    /// let rate = 0.09 * 3600.0 * 98.0 / 10.6;
+    /// assert!((m.mistakes_per_hour.unwrap() / rate - 1.0).abs() < 1e-6);
+    /// ```
     fn false_suspicion_probability(&self, _threshold: f64) -> Option<f64> {
-        None
+        let intervals = self.log.counts.accepted.checked_sub(1)?;
+        Some((self.late as f64 + 1.0) / (intervals as f64 + 2.0))
+    }
+
+    /// The mean interval seen: `None` before two arrivals.
+    fn expected_interval(&self) -> Option<Nanos> {
+        let intervals = self.log.counts.accepted.checked_sub(1).filter(|&n| n > 0)?;
+        let watched = (self.log.last? - self.first).as_nanos();
+        Some(Nanos(watched / intervals)).filter(|eta| *eta > Nanos::ZERO)
     }
 }

@@ -89,9 +89,11 @@ pub struct Meaning {
     /// timeout that would behave the same right now. `None` before the first arrival, or if
     /// the threshold is never reached.
     pub timeout: Option<Nanos>,
-    /// The probability, under the detector's model, that a live peer stays silent long enough
-    /// to cross the threshold after one heartbeat: `10^−Φ` for accrual detectors, `None` for
-    /// binary ones (whose model does not assign one).
+    /// The probability that a live peer stays silent long enough to cross the threshold after
+    /// one heartbeat: under the model, `10^−Φ`, for accrual detectors; for binary ones
+    /// ([`Fixed`], [`Chen`]), whose deadline does not depend on the threshold, the share of
+    /// the past intervals that outlasted it, by the rule of succession. `None` before the
+    /// first arrival.
     pub false_suspicion_probability: Option<f64>,
     /// The false suspicions per hour of a live peer that the threshold means: the probability
     /// per heartbeat times the heartbeats per hour (`3600 s / η`, with η the detector's
@@ -179,9 +181,9 @@ pub trait Detector: fmt::Debug + Send + Sync {
         Some(probability_of_phi(threshold))
     }
 
-    /// The interval at which the detector expects heartbeats right now (learned, or
-    /// configured): what turns a probability per heartbeat into a rate per hour. `None` for a
-    /// detector without one ([`Fixed`]).
+    /// The interval at which the detector expects heartbeats right now (learned, configured,
+    /// or for [`Fixed`] the mean seen): what turns a probability per heartbeat into a rate per
+    /// hour. `None` while it has none.
     fn expected_interval(&self) -> Option<Nanos> {
         None
     }

@@ -56,7 +56,7 @@
 //!
 //! # Memory
 //!
-//! A peer costs an entry of its key and a slot of 88 bytes (its detector's inline part, level,
+//! A peer costs an entry of its key and a slot of 104 bytes (its detector's inline part, level,
 //! the instant it entered it, and a pointer to its request-timeout estimator), a 4-byte place
 //! and a control byte in its shard's hash index with the index's spare capacity, and whatever
 //! its detector keeps on the heap. Measured with `u64` keys and the default 64 shards, by a counting allocator
@@ -66,7 +66,7 @@
 //!
 //! | detector | bytes per peer | peers |
 //! |---|---|---|
-//! | [`DetectorConfig::Fixed`], the compact choice | 104 | 100,000 |
+//! | [`DetectorConfig::Fixed`], the compact choice | 120 | 100,000 |
 //! | [`DetectorConfig::PhiNormal`], window 16 | 483 | 10,000 |
 //! | [`DetectorConfig::default()`]: [`Adaptive`](crate::Adaptive) | 2,920 | 100,000 |
 //! | [`DetectorConfig::PhiExponential`], window 256 | 2,307 | 10,000 |

@@ -415,13 +415,24 @@ fn check_fits(w: &math::IntervalWindow, name: &str, window: usize) -> Result<(),
     Ok(())
 }
 
-/// A [`Fixed`](detector::Fixed): its configuration and its arrival log. Reading checks the
-/// configuration.
+/// A [`Fixed`](detector::Fixed): its configuration, its arrival log, its first arrival and
+/// how many intervals outlasted the timeout (absent when the first is the latest, or none was
+/// late, as in snapshots written before they were kept). Reading checks
+/// the configuration and that the first arrival is not after the latest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Fixed {
     pub(crate) config: FixedConfig,
     pub(crate) log: ArrivalLog,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) first: Option<Nanos>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) late: u64,
+}
+
+/// Whether a count is 0, and so left out of the document.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl From<&detector::Fixed> for Fixed {
@@ -429,6 +440,10 @@ impl From<&detector::Fixed> for Fixed {
         Fixed {
             config: d.config.clone(),
             log: ArrivalLog::from(&d.log),
+            // Left out when it is the latest (one arrival, or a document that did not have
+            // it), which is how it reads back.
+            first: d.log.last.filter(|&last| last != d.first).map(|_| d.first),
+            late: d.late,
         }
     }
 }
@@ -437,11 +452,28 @@ impl TryFrom<Fixed> for detector::Fixed {
     type Error = Invalid;
 
     fn try_from(o: Fixed) -> Result<Self, Invalid> {
-        let log = o.log.try_into()?;
+        let log: detector::ArrivalLog = o.log.try_into()?;
         o.config.validate()?;
+        let first = match (o.first, log.last) {
+            (Some(first), Some(last)) if first > last => {
+                return Err(Invalid::new(format_args!(
+                    "fixed: first arrival {first} after the latest {last}"
+                )));
+            }
+            (Some(first), Some(_)) => first,
+            (_, last) => last.unwrap_or(Nanos::ZERO),
+        };
+        if o.late >= log.counts.accepted.max(1) {
+            return Err(Invalid::new(format_args!(
+                "fixed: {} late intervals among {} arrivals",
+                o.late, log.counts.accepted
+            )));
+        }
         Ok(detector::Fixed {
             config: o.config,
             log,
+            first,
+            late: o.late,
         })
     }
 }
@@ -840,8 +872,12 @@ mod tests {
     use super::*;
     use crate::detector::{Arrival, Detector};
 
-    /// A fixed timeout of 500 ms whose latest heartbeat, number 7, came at 2 s.
-    const FIXED: &str = r#"{"config":{"timeout":"500ms"},"log":{"last":"2s","max_seq":7,"counts":{"accepted":8,"stale":1,"backwards":2}}}"#;
+    /// A fixed timeout of 500 ms whose latest heartbeat, number 7, came at 2 s; the first at
+    /// 1.3 s, and 3 of the 7 intervals outlasted the timeout.
+    const FIXED: &str = r#"{"config":{"timeout":"500ms"},"log":{"last":"2s","max_seq":7,"counts":{"accepted":8,"stale":1,"backwards":2}},"first":"1.3s","late":3}"#;
+
+    /// The same, as written before the first arrival and the late intervals were kept.
+    const FIXED_EARLIER: &str = r#"{"config":{"timeout":"500ms"},"log":{"last":"2s","max_seq":7,"counts":{"accepted":8,"stale":1,"backwards":2}}}"#;
 
     /// Cassandra's φ over a full window of three intervals, 100, 200 and 300 ms (oldest first),
     /// its latest heartbeat, number 3, at 10 s.
@@ -870,9 +906,14 @@ mod tests {
                     max_seq: Some(7),
                     counts,
                 },
+                first: Some(Nanos::from_millis(1_300)),
+                late: 3,
             }
         );
         let mut d: detector::Fixed = serde_json::from_str(FIXED).unwrap();
+        // 7 intervals in 0.7 s, 3 late: (3 + 1)/(7 + 2) per 100 ms.
+        assert_eq!(d.expected_interval(), Some(Nanos::from_millis(100)));
+        assert_eq!(d.false_suspicion_probability(8.0), Some(4.0 / 9.0));
         // The latest arrival plus the timeout.
         assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(2_500)));
         assert_eq!(d.phi(Nanos::from_millis(2_500)), 0.0);
@@ -885,6 +926,23 @@ mod tests {
         assert_eq!(d.heartbeat_seq(Nanos::from_secs(1), 8), Arrival::Backwards);
         assert_eq!(d.heartbeat_seq(Nanos::from_secs(3), 8), Arrival::Accepted);
         assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(3_500)));
+        assert_eq!(d.false_suspicion_probability(8.0), Some(5.0 / 10.0));
+
+        // An earlier document reads as if first seen at the latest arrival, none late.
+        let d: detector::Fixed = serde_json::from_str(FIXED_EARLIER).unwrap();
+        assert_eq!(d.expected_interval(), None);
+        assert_eq!(d.false_suspicion_probability(8.0), Some(1.0 / 9.0));
+        assert_eq!(d.deadline(8.0), Some(Nanos::from_millis(2_500)));
+        // A first arrival after the latest, or more late intervals than intervals, is refused.
+        for bad in [
+            FIXED.replace("1.3s", "2.5s"),
+            FIXED.replace("\"late\":3", "\"late\":8"),
+        ] {
+            assert!(
+                serde_json::from_str::<detector::Fixed>(&bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -971,9 +1029,8 @@ mod tests {
         );
         // Fields version 1 does not know are refused, not ignored.
         let extra = FIXED.replace(r#"{"config""#, r#"{"extra":1,"config""#);
-        assert!(
-            refusal::<detector::Fixed>(&extra)
-                .starts_with("unknown field `extra`, expected `config` or `log`"),
-        );
+        assert!(refusal::<detector::Fixed>(&extra).starts_with(
+            "unknown field `extra`, expected one of `config`, `log`, `first`, `late`"
+        ),);
     }
 }
