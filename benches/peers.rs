@@ -16,8 +16,8 @@
 //!   injected here as a counter the loop sets before each call;
 //! * `phi-accrual` (0.1.0) takes the instant as an argument.
 //!
-//! A second group, `phi_floor`, takes `phi-normal`'s iteration apart, beside its whole and
-//! `fixed-timeout`'s: the heartbeat alone, the query alone on a warmed window, and the normal
+//! A second group, `phi_floor`, takes `phi-normal`'s and `adaptive`'s iterations apart, beside
+//! their wholes and `fixed-timeout`'s: the heartbeat alone, the query alone on a warmed window, and the normal
 //! tail alone on the standard scores of the loop (the part of an exact φ that no heartbeat
 //! bookkeeping can remove), also through `libm`'s `erfc`.
 //!
@@ -127,6 +127,40 @@ fn exact() -> PhiNormal {
     PhiNormal::new(PhiNormalConfig::default()).expect("the default configuration is valid")
 }
 
+/// `accrual`'s recommended detector in its default configuration.
+fn default_adaptive() -> Adaptive {
+    Adaptive::new(AdaptiveConfig::default()).expect("the default configuration is valid")
+}
+
+/// The two halves of an `accrual` detector's iteration apart, as `<id>-heartbeat` and
+/// `<id>-query`: heartbeats alone, and queries alone on a warmed detector at the same offsets
+/// after its last arrival.
+fn halves<D: Detector>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    intervals: &[u64],
+    make: impl Fn() -> D,
+) {
+    let (mut d, mut t) = warmed(Accrual(make()));
+    let mut i = WARM;
+    group.bench_function(format!("{id}-heartbeat"), |b| {
+        b.iter(|| {
+            t += intervals[i % CYCLE];
+            i += 1;
+            d.heartbeat(black_box(t));
+        })
+    });
+    let (mut q, last) = warmed(Accrual(make()));
+    let mut i = 0;
+    group.bench_function(format!("{id}-query"), |b| {
+        b.iter(|| {
+            let at = last + (i % QUERIES) as u64 * STEP;
+            i += 1;
+            black_box(q.phi(black_box(at)))
+        })
+    });
+}
+
 /// `d` after the warm-up every detector gets, and the instant of its last heartbeat.
 fn warmed<H: HeartbeatPhi>(mut d: H) -> (H, u64) {
     let t = warm(&intervals(), |at| d.heartbeat(at));
@@ -168,9 +202,7 @@ fn heartbeat_phi(c: &mut Criterion) {
     let intervals = intervals();
     let mut group = c.benchmark_group("heartbeat_phi");
     bench_accrual(&mut group, "phi-normal", &intervals, exact);
-    bench_accrual(&mut group, "adaptive", &intervals, || {
-        Adaptive::new(AdaptiveConfig::default()).expect("the default configuration is valid")
-    });
+    bench_accrual(&mut group, "adaptive", &intervals, default_adaptive);
     bench_accrual(&mut group, "fixed-timeout", &intervals, || {
         Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
     });
@@ -187,8 +219,9 @@ fn heartbeat_phi(c: &mut Criterion) {
     group.finish();
 }
 
-/// What an exact φ is made of, in one run: the whole heartbeat and query of `fixed-timeout`
-/// and of `phi-normal`, `phi-normal`'s heartbeat alone and query alone, and the normal tail
+/// What an exact φ is made of, in one run: the whole heartbeat and query of `fixed-timeout`,
+/// of `phi-normal` and of `adaptive`, each accrual one's heartbeat alone and query alone, and
+/// the normal tail
 /// alone on the standard scores of `phi-normal`'s loop. `phi-of-z` is the crate's evaluation
 /// ([`phi_of_z`]),
 /// `phi-of-z-erfc` the same value through `libm`'s `erfc` and `ln` ([`ln_q_erfc`]), as a
@@ -201,26 +234,9 @@ fn phi_floor(c: &mut Criterion) {
         Fixed::new(FixedConfig::default()).expect("the default configuration is valid")
     });
     bench_accrual(&mut group, "phi-normal", &intervals, exact);
-    // The two halves of `phi-normal`'s iteration apart: heartbeats alone, and queries alone on
-    // a warmed window at the same offsets after its last arrival.
-    let (mut d, mut t) = warmed(Accrual(exact()));
-    let mut i = WARM;
-    group.bench_function("phi-normal-heartbeat", |b| {
-        b.iter(|| {
-            t += intervals[i % CYCLE];
-            i += 1;
-            d.heartbeat(black_box(t));
-        })
-    });
-    let (mut q, last) = warmed(Accrual(exact()));
-    let mut i = 0;
-    group.bench_function("phi-normal-query", |b| {
-        b.iter(|| {
-            let at = last + (i % QUERIES) as u64 * STEP;
-            i += 1;
-            black_box(q.phi(black_box(at)))
-        })
-    });
+    halves(&mut group, "phi-normal", &intervals, exact);
+    bench_accrual(&mut group, "adaptive", &intervals, default_adaptive);
+    halves(&mut group, "adaptive", &intervals, default_adaptive);
     let mut i = 0;
     group.bench_function("phi-of-z", |b| {
         b.iter(|| {

@@ -5,8 +5,8 @@ mod normal;
 mod normal_tables;
 mod window;
 
-pub(crate) use normal::exp2_weight;
 pub use normal::{PHI_MAX, ln_q, ln_q_erfc, phi_logistic, phi_of_z, y_of_phi_logistic, z_of_phi};
+pub(crate) use normal::{exp_neg, exp2_weight};
 pub(crate) use window::u128_to_f64;
 pub use window::{IntervalWindow, MAX_INTERVAL_NS, MAX_WINDOW};
 

@@ -157,16 +157,41 @@ fn exp2_64ths(r: f64) -> f64 {
 
 /// `exp(−a²/2)` for `2.5 < a < 38.5`, into the subnormals, within 2e−13 relative (the
 /// rounding of `a²` itself): inline, without the library call and its checks, as
-/// `2^(−y/64)` for `y = a²·32·log2(e)`. With `k = round(y) = 64·m + j`, that is
-/// `2^−m · 2^(−j/64) · 2^((k − y)/64)`: an exponent, a table entry, and a polynomial of degree
-/// 5 in `k − y ∈ [−½, ½]`, exact to 4e−17.
+/// [`exp2_neg_64ths`] of `a²·32·log2(e)`.
 #[inline]
 fn exp_neg_half_sq(a: f64) -> f64 {
-    let y = a * a * HALF_SQ_IN_64THS;
+    exp2_neg_64ths(a * a * HALF_SQ_IN_64THS)
+}
+
+/// `e^(−y)` for `y ≥ 0`, into the subnormals (0 from about `e^−1063`; 1 for a NaN or
+/// negative `y`), within `|y|·2e−16` relative (the rounding of `y·64·log2(e)`): the default
+/// detector's tails, without the library call. [`exp2_neg_64ths`] of `y·64·log2(e)`.
+#[inline]
+pub(crate) fn exp_neg(y: f64) -> f64 {
+    let w = y * SIXTY_FOUR_LOG2_E;
+    if w.is_nan() || w <= 0.0 {
+        return 1.0;
+    }
+    if w >= EXP2_NEG_64THS_ZERO {
+        return 0.0;
+    }
+    exp2_neg_64ths(w)
+}
+
+/// `64·log2(e)`.
+const SIXTY_FOUR_LOG2_E: f64 = 64.0 * std::f64::consts::LOG2_E;
+/// From here on `2^(−w/64)` is below half the smallest subnormal: 0.
+const EXP2_NEG_64THS_ZERO: f64 = 1075.0 * 64.0;
+
+/// `2^(−y/64)` for `0 ≤ y < 1075·64`, into the subnormals. With `k = round(y) = 64·m + j`,
+/// that is `2^−m · 2^(−j/64) · 2^((k − y)/64)`: an exponent, a table entry, and a polynomial
+/// of degree 5 in `k − y ∈ [−½, ½]`, exact to 4e−17.
+#[inline]
+fn exp2_neg_64ths(y: f64) -> f64 {
     // y < 2^51: adding 2^52 rounds it to the integer k, left in the low bits.
     let shifted = y + ROUND_SHIFT;
     let k = shifted.to_bits().wrapping_sub(ROUND_SHIFT.to_bits());
-    // Exact (Sterbenz): k and y are within ½ of each other and y > 288.
+    // Exact: k and y are within ½ of each other (Sterbenz for y ≥ 1; k is 0 or 1 below).
     let r = (shifted - ROUND_SHIFT) - y;
     let frac = exp2_64ths(r);
     // 2^(−j/64)·2^−m, exactly, by lowering the table entry's exponent field by m, while that
@@ -542,6 +567,39 @@ pub fn y_of_phi_logistic(phi: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exp_neg_matches_the_library() {
+        let mut worst = 0f64;
+        for i in 0..800_000 {
+            let y = f64::from(i) / 1000.0 + 1e-7 * f64::from(i % 7);
+            let (ours, exact) = (exp_neg(y), libm::exp(-y));
+            if exact >= f64::MIN_POSITIVE {
+                // |y|·2e−16 from rounding y·64·log2(e), and the polynomial's few units.
+                worst = worst.max((ours - exact).abs() / exact / (1.0 + y));
+            } else {
+                // Subnormal: the same relative error, or a few units of the smallest one.
+                let allowed = (exact * (1.0 + y) * 4e-16).max(4.0 * 5e-324);
+                assert!((ours - exact).abs() <= allowed, "{y}: {ours:e} {exact:e}");
+            }
+        }
+        assert!(
+            worst < 4e-16,
+            "largest relative error per unit of y {worst}"
+        );
+        assert_eq!(exp_neg(0.0), 1.0);
+        assert_eq!(exp_neg(-1.0), 1.0);
+        assert_eq!(exp_neg(f64::NAN), 1.0);
+        assert_eq!(exp_neg(800.0), 0.0);
+        assert_eq!(exp_neg(f64::INFINITY), 0.0);
+        // Non-increasing across the table's steps and into the subnormals.
+        let mut prev = 1.0;
+        for i in 0..1_000_000 {
+            let v = exp_neg(f64::from(i) * 7.5e-4);
+            assert!(v <= prev, "{i}");
+            prev = v;
+        }
+    }
 
     #[test]
     fn exp2_weight_matches_the_library() {

@@ -828,7 +828,7 @@ impl TryFrom<Adaptive> for detector::Adaptive {
             eta,
             unit,
             origin: o.origin,
-            half_life: o.config.memory.as_nanos() as f64,
+            per_half_life: 1.0 / o.config.memory.as_nanos() as f64,
             since: o.since.or(o.first.map(|(_, at)| at)),
             model,
         })

@@ -3,6 +3,7 @@
 //! beyond the largest lateness seen), and the prior pause law added to it.
 
 use super::AdaptiveConfig;
+use crate::math::exp_neg;
 
 /// Buckets of lateness below `2^LOW_OCTAVE` ns (8 µs) share bucket 0.
 const LOW_OCTAVE: u32 = 13;
@@ -52,7 +53,7 @@ pub(super) fn bucket(x: f64) -> usize {
 /// The prior pause law's survival: `e^(−x/scale)`, pauses of mean `scale`.
 #[inline]
 pub(crate) fn pause_survival(x: f64, scale: f64) -> f64 {
-    (-x.max(0.0) / scale).exp()
+    exp_neg(x / scale)
 }
 
 /// One lateness distribution: a decayed histogram and the survival curve read from it.
@@ -149,7 +150,7 @@ impl Model {
     #[inline]
     pub(super) fn survival(&self, x: f64) -> f64 {
         if x >= self.top {
-            return (self.s_top * (-(x - self.top) / self.theta).exp()).min(1.0);
+            return (self.s_top * exp_neg((x - self.top) / self.theta)).min(1.0);
         }
         if x <= 0.0 {
             return 1.0;
