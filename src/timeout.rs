@@ -298,7 +298,9 @@ pub struct TimeoutStats {
 /// quantile policy records it as a sample of `waited`, which can only raise its quantile; the
 /// adaptive policy records the first timeout of a run that way (later ones waited a
 /// backed-off time, and a run of them is as likely loss as delay) and doubles its answer for
-/// each timeout in a row; RFC 6298 doubles its timer. None of them can spiral down while requests keep timing out, the failure of
+/// each timeout in a row; RFC 6298 doubles its timer. Timeouts of requests in flight together
+/// are one event and double once: a request sent before the latest doubling waited the
+/// timeout it was given, which says nothing new. None of them can spiral down while requests keep timing out, the failure of
 /// estimators that learn only from successes.
 ///
 /// # Karn's rule
@@ -328,8 +330,11 @@ pub struct TimeoutEstimator {
     pub(crate) smoothed: Option<Smoothed>,
     /// RFC 6298's current RTO, in ns (kept for every policy, used by `Rfc6298`).
     pub(crate) rto: f64,
-    /// Timeouts since the last accepted sample.
+    /// Timeouts since the last accepted sample, one per event.
     pub(crate) backoff: u32,
+    /// When the latest backoff step was taken: a timeout of a request sent before it belongs
+    /// to the event that took it.
+    pub(crate) backed_off_at: Option<Nanos>,
     pub(crate) samples: u64,
     pub(crate) timeouts: u64,
     pub(crate) retried: u64,
@@ -365,6 +370,7 @@ impl TimeoutEstimator {
             smoothed: None,
             rto,
             backoff: 0,
+            backed_off_at: None,
             samples: 0,
             timeouts: 0,
             retried: 0,
@@ -384,6 +390,7 @@ impl TimeoutEstimator {
         self.smoothed = Some(smoothed);
         self.rto = self.clamp(smoothed.srtt + self.granularity().max(4.0 * smoothed.rttvar));
         self.backoff = 0;
+        self.backed_off_at = None;
         self.samples += 1;
     }
 
@@ -394,8 +401,35 @@ impl TimeoutEstimator {
 
     /// Records a request that gave up after `waited` at `now`: the round trip was at least
     /// `waited`.
+    ///
+    /// Timeouts of requests that were in flight together are one event, and back off once: a
+    /// timeout of a request sent before the latest backoff step is counted, and changes
+    /// nothing else.
+    ///
+    /// ```
+    /// use accrual::timeout::TimeoutEstimator;
+    /// use accrual::{Nanos, TimeoutConfig, TimeoutPolicy};
+    ///
+    /// let cfg = TimeoutConfig { policy: TimeoutPolicy::Fixed { timeout: Nanos::from_millis(10) }, ..Default::default() };
+    /// let mut est = TimeoutEstimator::new(cfg).unwrap();
+    /// let now = Nanos::from_secs(1);
+    /// // Eight requests sent together time out together: one event, one doubling.
+    /// for _ in 0..8 {
+    ///     est.record_timeout(Nanos::from_millis(10), now);
+    /// }
+    /// assert_eq!(est.stats(now).timeouts, 8);
+    /// assert_eq!(est.backoff(), 1);
+    /// // A request sent after that step times out too: a second event.
+    /// est.record_timeout(Nanos::from_millis(20), now + Nanos::from_millis(25));
+    /// assert_eq!(est.backoff(), 2);
+    /// ```
     pub fn record_timeout(&mut self, waited: Nanos, now: Nanos) {
         self.timeouts += 1;
+        let sent = now.saturating_sub(waited);
+        if self.backoff > 0 && self.backed_off_at.is_some_and(|step| sent < step) {
+            return;
+        }
+        self.backed_off_at = Some(now);
         let first_in_a_row = self.backoff == 0;
         self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
         self.rto = (2.0 * self.rto).min(self.config.ceiling.as_nanos() as f64);
@@ -433,6 +467,12 @@ impl TimeoutEstimator {
     fn to_nanos(&self, ns: f64) -> Nanos {
         // Clamped to [floor, ceiling], so the cast cannot saturate unexpectedly.
         Nanos(self.clamp(ns).floor() as u64)
+    }
+
+    /// How many times the timeout has backed off since the last reply: one step per event of
+    /// timeouts (see [`record_timeout`](Self::record_timeout)).
+    pub fn backoff(&self) -> u32 {
+        self.backoff
     }
 
     /// The timeout for a request sent at `now`.

@@ -118,13 +118,58 @@ fn timeouts_push_estimates_up_and_never_spiral_down() {
             }
             assert!(t >= previous, "{policy:?}: fell from {previous} to {t}");
             previous = t;
-            est.record_timeout(t, now + t);
+            // The request times out; the next one is sent after it.
+            now += t;
+            est.record_timeout(t, now);
         }
         let attempts = fitted.unwrap_or_else(|| panic!("{policy:?} never reached 2 s"));
         assert!(
             attempts <= within,
             "{policy:?}: {attempts} timeouts before fitting"
         );
+    }
+}
+
+/// Eight requests in flight together that time out together are one event: every policy
+/// backs off once, not eight times (which took a warm estimator from 6 ms to 1.5 s). A request
+/// sent after that step and timing out is a second event.
+#[test]
+fn requests_that_time_out_together_back_off_once() {
+    for policy in [
+        TimeoutPolicy::rfc6298(),
+        TimeoutPolicy::adaptive(),
+        TimeoutPolicy::Fixed {
+            timeout: Nanos::from_millis(10),
+        },
+    ] {
+        let mut est = TimeoutEstimator::new(config(policy)).unwrap();
+        let mut now = Nanos::ZERO;
+        for i in 0..3_000u64 {
+            now += Nanos::from_millis(10);
+            est.record(Nanos::from_micros(5_000 + 200 * (i % 10)), now);
+        }
+        let before = est.timeout(now);
+        // Eight requests sent within a millisecond, all timing out.
+        let sent = now;
+        now += before + Nanos::from_millis(1);
+        for k in 0..8u64 {
+            est.record_timeout(now - (sent + Nanos::from_micros(100 * k)), now);
+        }
+        assert_eq!(est.backoff(), 1, "{policy:?}");
+        assert_eq!(est.stats(now).timeouts, 8, "{policy:?}");
+        let after = est.timeout(now);
+        assert!(
+            after <= before + before + Nanos::from_millis(1),
+            "{policy:?}: {before} became {after}"
+        );
+        // The next request, sent after the step, times out too: a second doubling.
+        let sent = now + Nanos::from_millis(1);
+        now = sent + after;
+        est.record_timeout(after, now);
+        assert_eq!(est.backoff(), 2, "{policy:?}");
+        // A reply ends the run.
+        est.record(Nanos::from_millis(5), now + Nanos::from_millis(5));
+        assert_eq!(est.backoff(), 0, "{policy:?}");
     }
 }
 

@@ -336,6 +336,9 @@ pub(crate) struct TimeoutEstimator {
     pub(crate) timeouts: u64,
     pub(crate) retried: u64,
     pub(crate) cached: Option<(u64, Nanos, u64)>,
+    /// Absent in documents written before it was kept: the next timeout then backs off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) backed_off_at: Option<Nanos>,
 }
 
 impl From<&timeout::TimeoutEstimator> for TimeoutEstimator {
@@ -352,6 +355,7 @@ impl From<&timeout::TimeoutEstimator> for TimeoutEstimator {
             timeouts: e.timeouts,
             retried: e.retried,
             cached: e.cached.map(|c| (c.value.to_bits(), c.at, c.samples)),
+            backed_off_at: e.backed_off_at,
         }
     }
 }
@@ -373,6 +377,11 @@ impl TryFrom<TimeoutEstimator> for timeout::TimeoutEstimator {
                 o.backoff
             )));
         }
+        if o.backed_off_at.is_some() && o.backoff == 0 {
+            return Err(Invalid::new(
+                "timeout: a backoff instant is given but the backoff is 0",
+            ));
+        }
         if o.samples >= MAX_COUNT || o.timeouts >= MAX_COUNT || o.retried >= MAX_COUNT {
             return Err(Invalid::new("timeout: a counter is out of range"));
         }
@@ -390,6 +399,7 @@ impl TryFrom<TimeoutEstimator> for timeout::TimeoutEstimator {
             }),
             rto: f64::from_bits(o.rto),
             backoff: o.backoff,
+            backed_off_at: o.backed_off_at,
             samples: o.samples,
             timeouts: o.timeouts,
             retried: o.retried,
