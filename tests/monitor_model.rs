@@ -134,6 +134,7 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
                 collective_hold: Nanos::from_millis(hold_ms),
                 max_dead_fraction: dead,
                 mistakes_per_hour: None,
+                ejection: Default::default(),
             },
         )
 }
@@ -141,7 +142,8 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
 struct ModelPeer {
     detector: Box<dyn Detector>,
     suspicion: Suspicion,
-    rtt: Option<(TimeoutEstimator, Nanos)>,
+    /// The request estimator, when it last heard, and the timeout it published.
+    rtt: Option<(TimeoutEstimator, Nanos, Nanos)>,
 }
 
 impl ModelPeer {
@@ -243,11 +245,26 @@ impl Model {
     fn rtt(&mut self, k: u8, now: Nanos) -> Result<&mut TimeoutEstimator, MonitorError> {
         let timeout = self.cfg.timeout.clone();
         let p = self.peer(k)?;
-        let rtt = p
-            .rtt
-            .get_or_insert_with(|| (TimeoutEstimator::new(timeout).unwrap(), now));
+        let rtt = p.rtt.get_or_insert_with(|| {
+            let e = TimeoutEstimator::new(timeout).unwrap();
+            let cold = e.clone().timeout(now);
+            (e, now, cold)
+        });
         rtt.1 = rtt.1.max(now);
         Ok(&mut rtt.0)
+    }
+
+    /// A request sample or timeout: learned, then the timeout published.
+    fn sample(
+        &mut self,
+        k: u8,
+        now: Nanos,
+        learn: impl FnOnce(&mut TimeoutEstimator),
+    ) -> Result<(), MonitorError> {
+        learn(self.rtt(k, now)?);
+        let r = self.peers.get_mut(&k).and_then(|p| p.rtt.as_mut()).unwrap();
+        r.2 = r.0.timeout(now);
+        Ok(())
     }
 
     fn dead(&self) -> usize {
@@ -375,6 +392,13 @@ impl Model {
                 },
             ));
         }
+        // Every request estimator publishes its answers afresh.
+        for p in self.peers.values_mut() {
+            if let Some(r) = p.rtt.as_mut() {
+                r.2 = r.0.timeout(now);
+                r.0.hedge_delay(now);
+            }
+        }
         e
     }
 }
@@ -466,13 +490,13 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
             Op::Rtt(k, ms) => {
                 let rtt = Nanos::from_millis(ms);
                 let got = m.record_rtt(&k, rtt);
-                let want = model.rtt(k, now).map(|e| e.record(rtt, now));
+                let want = model.sample(k, now, |e| e.record(rtt, now));
                 assert_eq!(got, want);
             }
             Op::Timeout(k, ms) => {
                 let waited = Nanos::from_millis(ms);
                 let got = m.record_timeout(&k, waited);
-                let want = model.rtt(k, now).map(|e| e.record_timeout(waited, now));
+                let want = model.sample(k, now, |e| e.record_timeout(waited, now));
                 assert_eq!(got, want);
             }
             Op::Remove(k) => {
@@ -500,7 +524,8 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                 );
                 assert_eq!(m.level(&k), Some(p.suspicion.level()));
                 assert_eq!(m.deadline(&k), p.detector.deadline(threshold));
-                let want_timeout = p.rtt.as_mut().map(|r| r.0.timeout(now));
+                // As published by the latest sample or tick.
+                let want_timeout = p.rtt.as_ref().map(|r| r.2);
                 let got_timeout = m.request_timeout(&k);
                 match want_timeout {
                     Some(t) => assert_eq!(got_timeout, t),

@@ -87,8 +87,8 @@ async fn authenticated_heartbeats_keep_a_peer_alive_and_probes_measure_it() {
         service
             .monitor()
             .stats(&1)
-            .and_then(|s| s.timeouts)
-            .is_some_and(|t| t.samples >= 3)
+            .and_then(|s| s.probe)
+            .is_some_and(|p| p.samples >= 3)
     })
     .await;
     let s = stats(&service);
@@ -99,7 +99,10 @@ async fn authenticated_heartbeats_keep_a_peer_alive_and_probes_measure_it() {
     assert_eq!(s.rejected(), 0);
     assert!(beats.stats().pongs >= 3);
     // A loopback round trip is well under the 100 ms initial timeout.
-    assert!(service.monitor().stats(&1).unwrap().timeouts.unwrap().max < Nanos::from_millis(100));
+    // Probes are learned apart: the request estimator has no samples from them.
+    let peer = service.monitor().stats(&1).unwrap();
+    assert!(peer.probe.unwrap().srtt.unwrap() < Nanos::from_millis(100));
+    assert_eq!(peer.timeouts.map_or(0, |t| t.samples), 0);
     beats.shutdown().await;
     service.shutdown().await;
 }
@@ -242,9 +245,13 @@ async fn probes_without_answers_are_timeouts() {
     let silent = socket().await;
     service.monitor().heartbeat(&9).unwrap();
     assert!(service.probe(9, silent.local_addr().unwrap()));
-    let before = service.monitor().request_timeout(&9);
+    let before = service.monitor().probe_timeout(&9);
     until("a probe timeout", || stats(&service).probe_timeouts >= 2).await;
-    assert!(service.monitor().request_timeout(&9) > before);
+    let probe = service.monitor().stats(&9).unwrap().probe.unwrap();
+    assert!(probe.timeouts >= 2 && probe.unanswered >= 2 && probe.samples == 0);
+    // Nothing answered yet: the probe's timeout stays the cold one, and requests are untouched.
+    assert_eq!(service.monitor().probe_timeout(&9), before);
+    assert_eq!(service.monitor().request_timeout(&9), before);
     // A stray pong (no probe of that number outstanding) is counted, not recorded.
     let key = Key::new(KEY).unwrap();
     let pong = Message {

@@ -9,6 +9,8 @@ use crate::suspicion::SuspicionConfig;
 use crate::time::Nanos;
 use crate::timeout::TimeoutConfig;
 
+use super::requests::EjectionConfig;
+
 /// Configuration of a [`Monitor`](super::Monitor).
 ///
 /// | field | default | rule | meaning |
@@ -27,6 +29,7 @@ use crate::timeout::TimeoutConfig;
 /// | `collective_hold` | `10s` | | how long a collective fault may hold transitions back before they apply |
 /// | `max_dead_fraction` | 0.5 | (0, 1] | at most this share of peers may be `Dead` at once, counting the candidate |
 /// | `mistakes_per_hour` | 0.1 | (0, 3.6·10^6] or none | `suspect_enter` means this many false suspicions per hour of a live peer, for every peer and detector |
+/// | `ejection` | [`EjectionConfig::default()`] | its own | when request outcomes eject a backend ([`record_outcome`](super::Monitor::record_outcome)) |
 ///
 /// Durations are at most [`MAX_DURATION`](crate::config::MAX_DURATION) (about 104 days). Errors name fields as
 /// `monitor.<field>`, or by the nested configuration's own names.
@@ -87,6 +90,9 @@ pub struct MonitorConfig {
     /// ([`Fixed`](crate::Fixed), [`Chen`](crate::Chen)) keeps its own timeout: its φ is 0 or
     /// far beyond every threshold.
     pub mistakes_per_hour: Option<f64>,
+    /// When request outcomes eject a backend: see [`EjectionConfig`]. Ejected backends count
+    /// against `max_dead_fraction` with the `Dead` ones.
+    pub ejection: EjectionConfig,
 }
 
 impl Default for MonitorConfig {
@@ -106,6 +112,7 @@ impl Default for MonitorConfig {
             collective_hold: Nanos::from_secs(10),
             max_dead_fraction: 0.5,
             mistakes_per_hour: Some(0.1),
+            ejection: EjectionConfig::default(),
         }
     }
 }
@@ -162,7 +169,7 @@ impl MonitorConfig {
             check_positive("monitor.mistakes_per_hour", rate)?;
             check_range("monitor.mistakes_per_hour", rate, 0.0, MAX_RATE)?;
         }
-        Ok(())
+        self.ejection.validate()
     }
 
     /// The factor `detector`'s φ is multiplied by before it is judged: `suspect_enter` over

@@ -127,6 +127,7 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
@@ -141,6 +142,7 @@ mod batch;
 mod config;
 mod error;
 pub(crate) mod peer;
+mod requests;
 mod store;
 mod tick;
 
@@ -154,6 +156,9 @@ pub use crate::snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION, Snapshot, SnapshotE
 pub use batch::{BATCH_ROUND, Heartbeat};
 pub use config::{MAX_PEERS, MAX_SHARDS, MonitorConfig};
 pub use error::MonitorError;
+pub use requests::{
+    Admission, Backend, EjectionConfig, FailureClass, Outcome, ProbeStats, RequestGuard,
+};
 pub use tick::{Collective, Evaluation, Stall};
 
 use crate::detector::AnyDetector;
@@ -185,6 +190,10 @@ pub struct PeerStats {
     pub meaning: Meaning,
     /// Its round-trip statistics, once it has any samples.
     pub timeouts: Option<TimeoutStats>,
+    /// Whether it takes requests, by its outcomes, once it has had any.
+    pub admission: Option<Admission>,
+    /// Its probes' round trips, learned apart from request latencies.
+    pub probe: Option<ProbeStats>,
 }
 
 /// Watches many peers: their heartbeats and round-trip times in, their φ, levels, deadlines and
@@ -204,8 +213,11 @@ pub struct Monitor<K, C: Clock = MonotonicClock> {
     template: AnyDetector,
     /// A fresh estimator, cloned for a peer's first round-trip sample.
     rtt_template: TimeoutEstimator,
-    /// What a cold estimator answers.
+    /// What a cold estimator answers: its request timeout and hedge delay.
     cold_timeout: Nanos,
+    cold_hedge: Nanos,
+    /// Backends ejected by their request outcomes (or on probation after it).
+    ejected: AtomicUsize,
     len: AtomicUsize,
     dead: AtomicUsize,
     rejected: AtomicU64,
@@ -262,6 +274,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         let mut rtt_template = TimeoutEstimator::new(config.timeout.clone())?;
         // A cold estimator's answer does not depend on the instant.
         let cold_timeout = rtt_template.timeout(Nanos::ZERO);
+        let cold_hedge = rtt_template.hedge_delay(Nanos::ZERO);
         let shards = (0..config.shards)
             .map(|_| Padded::default())
             .collect::<Vec<_>>()
@@ -275,6 +288,8 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             template,
             rtt_template,
             cold_timeout,
+            cold_hedge,
+            ejected: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
             dead: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
@@ -466,14 +481,153 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     ) -> Result<(), MonitorError> {
         let now = self.now();
         self.upsert(peer, |slot| {
-            let rtt = slot.rtt.get_or_insert_with(|| {
-                Box::new(Rtt {
-                    estimator: self.rtt_template.clone(),
-                    last: now,
-                })
-            });
+            let rtt = self.rtt_of(slot, now);
             f(&mut rtt.estimator, now);
             rtt.last = rtt.last.max(now);
+            rtt.publish(now, false);
+        })
+    }
+
+    /// The peer's request box, built cold on first use.
+    fn rtt_of<'s>(&self, slot: &'s mut Slot, now: Nanos) -> &'s mut Rtt {
+        slot.rtt.get_or_insert_with(|| {
+            Box::new(Rtt::cold(
+                &self.rtt_template,
+                (self.cold_timeout, self.cold_hedge),
+                now,
+            ))
+        })
+    }
+
+    /// Records what became of one request to `peer`, now: a round-trip sample for a reply, a
+    /// censored one for a timeout, and evidence for passive ejection (see
+    /// [`EjectionConfig`]). A gateway failure that reaches
+    /// [`consecutive_gateway_failures`](EjectionConfig::consecutive_gateway_failures) ejects
+    /// the backend at once, unless the ejection cap
+    /// ([`max_dead_fraction`](MonitorConfig::max_dead_fraction), counting `Dead` and ejected
+    /// peers together) is reached. Only replies count as hearing from the peer.
+    ///
+    /// ```
+    /// use accrual::monitor::{Admission, FailureClass, Monitor, MonitorConfig, Outcome};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// let ok = Outcome::Success { latency: Nanos::from_millis(3) };
+    /// for b in ["a", "b"] {
+    ///     monitor.record_outcome(&b, ok).unwrap();
+    /// }
+    /// let gateway = Outcome::Failed { class: FailureClass::Gateway, latency: Nanos::from_millis(1) };
+    /// for _ in 0..3 {
+    ///     monitor.record_outcome(&"b", gateway).unwrap();
+    /// }
+    /// assert_eq!(monitor.admission(&"a"), Some(Admission::Admitted));
+    /// assert_eq!(monitor.admission(&"b"), Some(Admission::Ejected));
+    /// ```
+    pub fn record_outcome(&self, peer: &K, outcome: Outcome) -> Result<(), MonitorError> {
+        let now = self.now();
+        let cfg = &self.config.ejection;
+        let change = self.upsert(peer, |slot| {
+            let dead = slot.level == Level::Dead;
+            let rtt = self.rtt_of(slot, now);
+            match outcome {
+                Outcome::Success { latency }
+                | Outcome::Failed {
+                    class: FailureClass::Client,
+                    latency,
+                } => {
+                    rtt.estimator.record(latency, now);
+                    rtt.last = rtt.last.max(now);
+                }
+                Outcome::Failed { .. } => rtt.last = rtt.last.max(now),
+                Outcome::TimedOut { waited } => rtt.estimator.record_timeout(waited, now),
+                Outcome::Refused | Outcome::Cancelled { .. } => {}
+            }
+            let may_eject = !dead && self.room_to_eject();
+            let change = rtt.requests.record(outcome, now, cfg, may_eject);
+            rtt.publish(now, false);
+            change
+        })?;
+        match change {
+            requests::Change::Ejected => {
+                self.ejected.fetch_add(1, Ordering::AcqRel);
+            }
+            requests::Change::Readmitted => {
+                self.ejected.fetch_sub(1, Ordering::AcqRel);
+            }
+            requests::Change::None => {}
+        }
+        Ok(())
+    }
+
+    /// Whether one more backend may be ejected: the `Dead` and ejected peers, with it, stay
+    /// within [`max_dead_fraction`](MonitorConfig::max_dead_fraction).
+    fn room_to_eject(&self) -> bool {
+        let out = self.dead.load(Ordering::Acquire) + self.ejected.load(Ordering::Acquire);
+        (out + 1) as f64 <= self.config.max_dead_fraction * self.len() as f64
+    }
+
+    /// Starts a request to `peer` now, creating the peer if it is new: the guard records its
+    /// outcome, and records it as cancelled if dropped untold.
+    pub fn start_request(self: &Arc<Self>, peer: &K) -> Result<RequestGuard<K, C>, MonitorError> {
+        let now = self.now();
+        self.upsert(peer, |slot| {
+            self.rtt_of(slot, now);
+        })?;
+        Ok(RequestGuard::new(Arc::clone(self), peer.clone(), now))
+    }
+
+    /// A handle on `peer`'s answers for a load balancer (request timeout, hedge delay,
+    /// admission), creating the peer if it is new. Every read of the handle is an atomic load;
+    /// the monitor refreshes it as outcomes are recorded and at every tick.
+    pub fn backend(&self, peer: &K) -> Result<Backend, MonitorError> {
+        let now = self.now();
+        self.upsert(peer, |slot| self.rtt_of(slot, now).requests.handle())
+    }
+
+    /// Whether `peer` takes requests, by its outcomes; `None` for an unknown peer, or one that
+    /// has had no requests.
+    pub fn admission(&self, peer: &K) -> Option<Admission> {
+        self.read(peer, |slot| {
+            slot.rtt.as_ref().map(|r| r.requests.admission())
+        })
+        .flatten()
+    }
+
+    /// The delay after which to hedge a request to `peer` (send a duplicate elsewhere): the
+    /// [`hedge_quantile`](crate::TimeoutConfig::hedge_quantile) of its round trips, as of the
+    /// latest tick; the cold answer for a peer with no requests.
+    pub fn hedge_delay(&self, peer: &K) -> Nanos {
+        self.read(peer, |slot| {
+            slot.rtt.as_ref().map(|r| r.requests.handle().hedge_delay())
+        })
+        .flatten()
+        .unwrap_or(self.cold_hedge)
+    }
+
+    /// How long to wait for the answer to a probe of `peer`: RFC 6298's `SRTT + 4·RTTVAR` of
+    /// its probes, within the request timeout's floor and ceiling; the cold request timeout
+    /// before any probe was answered. Doubles with each unanswered probe since the last
+    /// answer, up to the ceiling.
+    pub fn probe_timeout(&self, peer: &K) -> Nanos {
+        let t = &self.config.timeout;
+        self.read(peer, |slot| slot.rtt.as_ref().map(|r| r.requests.probe))
+            .flatten()
+            .and_then(|p| p.timeout(t.floor, t.ceiling))
+            .unwrap_or(self.cold_timeout)
+    }
+
+    /// Records the round trip of a probe of `peer` (a ping of the heartbeat layer, not a
+    /// request), received now: `None` for a probe that went unanswered. Probes are learned
+    /// apart from request latencies ([`PeerStats::probe`]); an answered one counts as hearing
+    /// from the peer.
+    pub fn record_probe(&self, peer: &K, rtt: Option<Nanos>) -> Result<(), MonitorError> {
+        let now = self.now();
+        self.upsert(peer, |slot| {
+            let r = self.rtt_of(slot, now);
+            r.requests.record_probe(rtt);
+            if rtt.is_some() {
+                r.last = r.last.max(now);
+            }
         })
     }
 
@@ -521,9 +675,10 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// assert!(monitor.is_empty());
     /// ```
     pub fn request_timeout(&self, peer: &K) -> Nanos {
-        let now = self.now();
-        self.write(peer, |slot| {
-            slot.rtt.as_mut().map(|rtt| rtt.estimator.timeout(now))
+        self.read(peer, |slot| {
+            slot.rtt
+                .as_ref()
+                .map(|r| r.requests.handle().request_timeout())
         })
         .flatten()
         .unwrap_or(self.cold_timeout)
@@ -617,6 +772,12 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
                 arrivals: slot.detector.arrivals(),
                 meaning: slot.detector.meaning(threshold),
                 timeouts: slot.rtt.as_mut().map(|rtt| rtt.estimator.stats(now)),
+                admission: slot.rtt.as_ref().map(|r| r.requests.admission()),
+                probe: slot
+                    .rtt
+                    .as_ref()
+                    .map(|r| r.requests.probe)
+                    .filter(|p| p.samples + p.timeouts > 0),
             }
         })
     }
@@ -722,6 +883,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         self.len.fetch_sub(1, Ordering::AcqRel);
         if slot.level == Level::Dead {
             self.dead.fetch_sub(1, Ordering::AcqRel);
+        }
+        if slot.rtt.as_ref().is_some_and(|r| r.requests.out()) {
+            self.ejected.fetch_sub(1, Ordering::AcqRel);
         }
         Some(slot)
     }

@@ -7,6 +7,8 @@ use crate::suspicion::Level;
 use crate::time::Nanos;
 use crate::timeout::TimeoutEstimator;
 
+use super::requests::Requests;
+
 /// The monitor's use of a peer's detector: which of its lines a heartbeat will touch.
 impl AnyDetector {
     /// Asks for the lines of the detector whose place depends on a heartbeat at `at`, after
@@ -57,6 +59,43 @@ impl AnyDetector {
 pub(crate) struct Rtt {
     pub(crate) estimator: TimeoutEstimator,
     pub(crate) last: Nanos,
+    /// Outcomes, ejection, probes, and the answers published to [`Backend`](super::Backend)s.
+    pub(crate) requests: Requests,
+}
+
+impl Rtt {
+    /// A box around `estimator`, publishing its answers at `now` (computed on a copy: the
+    /// estimator is kept exactly as given).
+    pub(crate) fn new(estimator: TimeoutEstimator, last: Nanos, now: Nanos) -> Self {
+        let mut copy = estimator.clone();
+        let requests = Requests::new(copy.timeout(now), copy.hedge_delay(now));
+        Rtt {
+            estimator,
+            last,
+            requests,
+        }
+    }
+
+    /// A fresh box: a copy of `template` (a cold estimator), publishing its cold answers.
+    pub(crate) fn cold(template: &TimeoutEstimator, cold: (Nanos, Nanos), now: Nanos) -> Self {
+        Rtt {
+            estimator: template.clone(),
+            last: now,
+            requests: Requests::new(cold.0, cold.1),
+        }
+    }
+
+    /// Publishes the request timeout (cheap: its histogram term is cached) and, with `hedge`,
+    /// the hedge delay (a quantile of the window).
+    pub(crate) fn publish(&mut self, now: Nanos, hedge: bool) {
+        let timeout = self.estimator.timeout(now);
+        let hedge = if hedge {
+            self.estimator.hedge_delay(now)
+        } else {
+            self.requests.handle().hedge_delay()
+        };
+        self.requests.publish(timeout, hedge);
+    }
 }
 
 /// Everything the monitor keeps about one peer (the key lives in the shard's index): 104 bytes

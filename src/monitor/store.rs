@@ -176,6 +176,14 @@ impl<K: Hash + Eq> Shard<K> {
         peer.map(|e| e.slot)
     }
 
+    /// Every peer, its slot writable, in the order of places.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut Slot)> + '_ {
+        self.chunks
+            .iter_mut()
+            .flat_map(|chunk| chunk.iter_mut())
+            .filter_map(|place| place.as_mut().map(|e| (&e.key, &mut e.slot)))
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &Slot)> + '_ {
         self.index
             .iter()

@@ -4,8 +4,9 @@ use std::hash::Hash;
 use std::sync::atomic::Ordering;
 
 use crate::detector::Detector;
-use crate::monitor::Monitor;
-use crate::monitor::peer::{next_level, severity};
+use crate::monitor::peer::{Slot, next_level, severity};
+use crate::monitor::requests::outliers;
+use crate::monitor::{Monitor, MonitorConfig};
 use crate::suspicion::{Level, Transition};
 use crate::time::{Clock, Nanos};
 
@@ -104,6 +105,25 @@ pub(crate) struct TickState {
     pub(crate) last_tick: Option<Nanos>,
     pub(crate) hold_until: Option<Nanos>,
     pub(crate) collective_since: Option<Nanos>,
+    /// When the current interval of request outcomes began.
+    pub(crate) interval_start: Option<Nanos>,
+}
+
+/// The level `slot` moves to from its judged φ: the suspicion rules', or `Suspect` while its
+/// request outcomes keep it ejected or on probation (heartbeats can only make it worse).
+fn judged_level(cfg: &MonitorConfig, slot: &Slot, phi: f64) -> Level {
+    let to = next_level(
+        &cfg.suspicion,
+        slot.level,
+        phi,
+        slot.detector.arrivals().accepted,
+    );
+    let out = slot.rtt.as_ref().is_some_and(|r| r.requests.out());
+    if out && severity(to) < severity(Level::Suspect) {
+        Level::Suspect
+    } else {
+        to
+    }
 }
 
 /// A level change found by the first pass.
@@ -213,7 +233,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
                 }
                 let d = &slot.detector;
                 let phi = cfg.judged_phi(d, now);
-                let to = next_level(&cfg.suspicion, slot.level, phi, d.arrivals().accepted);
+                let to = judged_level(cfg, slot, phi);
                 if to != slot.level {
                     proposals.push(Proposal {
                         shard: i,
@@ -285,7 +305,61 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             }
             self.apply(p, now, hold_worse, &mut eval);
         }
+
+        // 6. Requests: ejections that ran their time go on probation, success rates are
+        //    judged once an interval, and every backend's answers are refreshed.
+        self.tick_requests(now, &mut ts);
         eval
+    }
+
+    /// Step 6 of [`tick`](Self::tick).
+    fn tick_requests(&self, now: Nanos, ts: &mut TickState) {
+        let cfg = &self.config.ejection;
+        let judge = match ts.interval_start {
+            Some(start) => now.saturating_sub(start) >= cfg.interval,
+            None => {
+                ts.interval_start = Some(now);
+                false
+            }
+        };
+        // (shard, key, successes, failures) of the admitted backends, when judging.
+        let mut rates: Vec<(usize, K, u64, u64)> = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let mut s = shard.0.write();
+            for (key, slot) in s.iter_mut() {
+                let Some(rtt) = slot.rtt.as_mut() else {
+                    continue;
+                };
+                rtt.requests.advance(now);
+                rtt.publish(now, true);
+                if judge {
+                    let r = &rtt.requests;
+                    if !r.out() && slot.level != Level::Dead {
+                        rates.push((i, key.clone(), r.successes, r.failures));
+                    }
+                    rtt.requests.next_interval(now, cfg);
+                }
+            }
+        }
+        if !judge {
+            return;
+        }
+        ts.interval_start = Some(now);
+        let counts: Vec<(u64, u64)> = rates.iter().map(|r| (r.2, r.3)).collect();
+        for i in outliers(&counts, cfg) {
+            let (shard, key) = (rates[i].0, &rates[i].1);
+            if !self.room_to_eject() {
+                break;
+            }
+            let h = self.hash(key);
+            let mut s = self.shards[shard].0.write();
+            if let Some(rtt) = s.get_mut(h, key).and_then(|slot| slot.rtt.as_mut())
+                && !rtt.requests.out()
+            {
+                rtt.requests.eject(now, cfg);
+                self.ejected.fetch_add(1, Ordering::AcqRel);
+            }
+        }
     }
 
     /// Applies one proposal under its shard's write lock, judging the peer again: a heartbeat
@@ -299,7 +373,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         };
         let from = slot.level;
         let phi = cfg.judged_phi(&slot.detector, now);
-        let mut to = next_level(&cfg.suspicion, from, phi, slot.detector.arrivals().accepted);
+        let mut to = judged_level(cfg, slot, phi);
         if to == from {
             return;
         }

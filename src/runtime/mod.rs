@@ -16,7 +16,8 @@
 //!   how many events it missed and resynchronises from [`Service::levels`].
 //! * [`Service::listen`]: receives heartbeats on a UDP socket (the [`wire`] format), answers
 //!   pings, and probes the round-trip time of every peer it hears from, feeding each peer's
-//!   request-timeout estimator ([`Monitor::record_rtt`](crate::Monitor::record_rtt), [`Monitor::record_timeout`](crate::Monitor::record_timeout)).
+//!   probe statistics ([`Monitor::record_probe`](crate::Monitor::record_probe)), which are
+//!   learned apart from request latencies: a ping is not a request.
 //! * [`Heartbeater`]: the other end, sending heartbeats and answering probes.
 //!
 //! Dropping a [`Service`] or a [`Heartbeater`] stops every task it started; their `shutdown`

@@ -372,7 +372,7 @@ impl<C: Clock> Endpoint<C> {
                     if self.monitor.was_absent(p.sent, now) {
                         bump(&c.probes_discarded);
                     } else {
-                        let _ = self.monitor.record_rtt(&m.sender, now - p.sent);
+                        let _ = self.monitor.record_probe(&m.sender, Some(now - p.sent));
                     }
                 }
                 _ => bump(&c.stray_pongs),
@@ -418,7 +418,7 @@ impl<C: Clock> Endpoint<C> {
                 bump(&self.net.counters.probes_discarded);
             } else {
                 bump(&self.net.counters.probe_timeouts);
-                let _ = self.monitor.record_timeout(&peer, p.timeout);
+                let _ = self.monitor.record_probe(&peer, None);
             }
         }
     }
@@ -440,7 +440,7 @@ impl<C: Clock> Endpoint<C> {
             let probe = Probe {
                 seq: self.next_ping,
                 sent: now,
-                timeout: self.monitor.request_timeout(&peer),
+                timeout: self.monitor.probe_timeout(&peer),
             };
             self.send(
                 &Message {

@@ -155,10 +155,8 @@ impl TryFrom<Rtt> for peer::Rtt {
     type Error = Invalid;
 
     fn try_from(r: Rtt) -> Result<Self, Invalid> {
-        Ok(peer::Rtt {
-            estimator: r.estimator.try_into()?,
-            last: r.last,
-        })
+        // Outcomes and ejections are not kept: the restored peer is admitted.
+        Ok(peer::Rtt::new(r.estimator.try_into()?, r.last, r.last))
     }
 }
 
