@@ -14,7 +14,8 @@
 //!   by. The service hands out [`watch`](Service::watch) receivers of one peer's level and a
 //!   [`broadcast`](Service::subscribe) of [`Event`]s; a subscriber that falls behind is told
 //!   how many events it missed and resynchronises from [`Service::levels`].
-//! * [`Service::listen`]: receives heartbeats on a UDP socket (the [`wire`] format), answers
+//! * [`Service::listen`] (and [`Service::listen_with`], for keys other than the wire's `u64`
+//!   ids): receives heartbeats on a UDP socket (the [`wire`] format), answers
 //!   pings, and probes the round-trip time of every peer it hears from, feeding each peer's
 //!   probe statistics ([`Monitor::record_probe`](crate::Monitor::record_probe)), which are
 //!   learned apart from request latencies: a ping is not a request.

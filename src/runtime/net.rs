@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::Hash;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -213,6 +214,59 @@ impl<C: Clock + 'static> Service<u64, C> {
     /// # });
     /// ```
     pub fn listen(&self, socket: UdpSocket, config: NetConfig) -> Result<SocketAddr, RuntimeError> {
+        self.listen_with(socket, config, |id, _| id)
+    }
+}
+
+/// How a heartbeat's sender (its wire id and the address it came from) becomes the host's key.
+type KeyOf<K> = Arc<dyn Fn(u64, SocketAddr) -> K + Send + Sync>;
+
+impl<K, C> Service<K, C>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    C: Clock + 'static,
+{
+    /// [`listen`](Service::listen) for a monitor keyed by anything the host uses: `key_of`
+    /// turns a sender's wire id (the `u64` its [`Heartbeater`] sends) and the address its
+    /// datagram came from into the key. The same sender must always get the same key.
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use std::sync::Arc;
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::runtime::{HeartbeatConfig, Heartbeater, NetConfig, Service, ServiceConfig, TokioClock};
+    /// use accrual::Level;
+    /// use tokio::net::UdpSocket;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// // Backends known by name.
+    /// let monitor: Arc<Monitor<String, _>> =
+    ///     Arc::new(Monitor::with_clock(MonitorConfig::default(), TokioClock::new()).unwrap());
+    /// let service = Service::start(monitor, ServiceConfig::default()).unwrap();
+    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    /// let address = socket.local_addr().unwrap();
+    /// service
+    ///     .listen_with(socket, NetConfig::default(), |id, _from: SocketAddr| format!("backend-{id}"))
+    ///     .unwrap();
+    /// let beats = Heartbeater::start(
+    ///     UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+    ///     HeartbeatConfig::new(7, address),
+    /// )
+    /// .unwrap();
+    /// let mut level = service.watch(&"backend-7".to_string());
+    /// tokio::time::timeout(std::time::Duration::from_secs(5), level.wait_for(|l| *l == Level::Alive))
+    ///     .await
+    ///     .expect("alive within 5 s")
+    ///     .unwrap();
+    /// beats.shutdown().await;
+    /// # });
+    /// ```
+    pub fn listen_with(
+        &self,
+        socket: UdpSocket,
+        config: NetConfig,
+        key_of: impl Fn(u64, SocketAddr) -> K + Send + Sync + 'static,
+    ) -> Result<SocketAddr, RuntimeError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
         let local = socket
@@ -230,6 +284,7 @@ impl<C: Clock + 'static> Service<u64, C> {
         *slot = Some(net.clone());
         let endpoint = Endpoint {
             monitor: self.monitor().clone(),
+            key_of: Arc::new(key_of),
             net,
             socket,
             config,
@@ -269,27 +324,29 @@ impl<C: Clock + 'static> Service<u64, C> {
     }
 }
 
-/// A probe waiting for its pong.
-#[derive(Debug, Clone, Copy)]
-struct Probe {
+/// A probe waiting for its pong, and the key of the peer it probes.
+#[derive(Debug, Clone)]
+struct Probe<K> {
     seq: u64,
     sent: Nanos,
     timeout: Nanos,
+    key: K,
 }
 
 /// The monitor's socket task.
-struct Endpoint<C: Clock> {
-    monitor: Arc<Monitor<u64, C>>,
+struct Endpoint<K, C: Clock> {
+    monitor: Arc<Monitor<K, C>>,
+    key_of: KeyOf<K>,
     net: Arc<Net>,
     socket: UdpSocket,
     config: NetConfig,
-    outstanding: HashMap<u64, Probe>,
+    outstanding: HashMap<u64, Probe<K>>,
     /// `(deadline, peer)` of every outstanding probe.
     deadlines: BTreeSet<(Nanos, u64)>,
     next_ping: u64,
 }
 
-impl<C: Clock> Endpoint<C> {
+impl<K: Hash + Eq + Clone, C: Clock> Endpoint<K, C> {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut buf = vec![0u8; RECV_BUFFER];
         let probing = self.config.probe_interval.is_some();
@@ -338,20 +395,25 @@ impl<C: Clock> Endpoint<C> {
         };
         let now = self.monitor.now();
         match m.kind {
-            Kind::Heartbeat => match self.monitor.heartbeat_at(&m.sender, now, Some(m.seq)) {
-                Ok(Arrival::Accepted) => {
-                    bump(&c.heartbeats);
-                    if self.config.probe_interval.is_some() {
-                        let mut targets = self.net.targets.lock();
-                        if targets.get(&m.sender) != Some(&from) {
-                            // Bounded: only peers the monitor holds are added.
-                            targets.insert(m.sender, from);
+            Kind::Heartbeat => {
+                match self
+                    .monitor
+                    .heartbeat_at(&(self.key_of)(m.sender, from), now, Some(m.seq))
+                {
+                    Ok(Arrival::Accepted) => {
+                        bump(&c.heartbeats);
+                        if self.config.probe_interval.is_some() {
+                            let mut targets = self.net.targets.lock();
+                            if targets.get(&m.sender) != Some(&from) {
+                                // Bounded: only peers the monitor holds are added.
+                                targets.insert(m.sender, from);
+                            }
                         }
                     }
+                    Ok(_) => bump(&c.replayed),
+                    Err(MonitorError::PeerLimit { .. }) => bump(&c.refused),
                 }
-                Ok(_) => bump(&c.replayed),
-                Err(MonitorError::PeerLimit { .. }) => bump(&c.refused),
-            },
+            }
             Kind::Ping => {
                 bump(&c.pings);
                 if self.config.answer_pings {
@@ -366,13 +428,13 @@ impl<C: Clock> Endpoint<C> {
             }
             Kind::Pong => match self.outstanding.get(&m.sender) {
                 Some(p) if p.seq == m.seq && p.sent == m.timestamp => {
-                    let p = *p;
-                    self.settle(m.sender, p);
+                    let p = p.clone();
+                    self.settle(m.sender, &p);
                     bump(&c.pongs);
                     if self.monitor.was_absent(p.sent, now) {
                         bump(&c.probes_discarded);
                     } else {
-                        let _ = self.monitor.record_probe(&m.sender, Some(now - p.sent));
+                        let _ = self.monitor.record_probe(&p.key, Some(now - p.sent));
                     }
                 }
                 _ => bump(&c.stray_pongs),
@@ -387,7 +449,7 @@ impl<C: Clock> Endpoint<C> {
         }
     }
 
-    fn settle(&mut self, peer: u64, p: Probe) {
+    fn settle(&mut self, peer: u64, p: &Probe<K>) {
         self.outstanding.remove(&peer);
         self.deadlines.remove(&(p.sent + p.timeout, peer));
     }
@@ -418,7 +480,7 @@ impl<C: Clock> Endpoint<C> {
                 bump(&self.net.counters.probes_discarded);
             } else {
                 bump(&self.net.counters.probe_timeouts);
-                let _ = self.monitor.record_probe(&peer, None);
+                let _ = self.monitor.record_probe(&p.key, None);
             }
         }
     }
@@ -428,7 +490,7 @@ impl<C: Clock> Endpoint<C> {
     fn send_probes(&mut self) {
         let targets: Vec<(u64, SocketAddr)> = {
             let mut t = self.net.targets.lock();
-            t.retain(|peer, _| self.monitor.contains(peer));
+            t.retain(|&peer, &mut address| self.monitor.contains(&(self.key_of)(peer, address)));
             t.iter().map(|(&p, &a)| (p, a)).collect()
         };
         let now = self.monitor.now();
@@ -437,10 +499,12 @@ impl<C: Clock> Endpoint<C> {
                 continue;
             }
             self.next_ping = self.next_ping.wrapping_add(1);
+            let key = (self.key_of)(peer, address);
             let probe = Probe {
                 seq: self.next_ping,
                 sent: now,
-                timeout: self.monitor.probe_timeout(&peer),
+                timeout: self.monitor.probe_timeout(&key),
+                key,
             };
             self.send(
                 &Message {
@@ -452,8 +516,8 @@ impl<C: Clock> Endpoint<C> {
                 address,
             );
             bump(&self.net.counters.probes);
-            self.outstanding.insert(peer, probe);
             self.deadlines.insert((now + probe.timeout, peer));
+            self.outstanding.insert(peer, probe);
         }
     }
 }

@@ -225,7 +225,8 @@ impl<K: Hash + Eq + Clone, C: Clock> Shared<K, C> {
 }
 
 /// A [`Monitor`] at work on tokio: its evaluator task, the subscriptions to its levels and
-/// transitions, and (for `u64` peer ids) its network tasks, [`listen`](Service::listen).
+/// transitions, and its network tasks: [`listen`](Service::listen) for `u64` peer ids, and
+/// [`listen_with`](Service::listen_with) for any key (an address, a name).
 ///
 /// The evaluator calls `monitor.tick(monitor.now())` every
 /// [`tick_interval`](crate::MonitorConfig::tick_interval) with
