@@ -172,4 +172,6 @@ mod guides {
     struct Runtime;
     #[doc = include_str!("../docs/timeouts.md")]
     struct Timeouts;
+    #[doc = include_str!("../docs/load-balancing.md")]
+    struct LoadBalancing;
 }

@@ -662,7 +662,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         self.record_rtt_with(peer, |est, now| est.record_timeout(waited, now))
     }
 
-    /// How long the next request to `peer` may take: its estimator's answer, or the cold answer
+    /// How long the next request to `peer` may take: its estimator's answer as published at
+    /// its latest sample or the latest tick (under a shard's read lock; a [`Backend`] handle
+    /// reads it with no lock at all), or the cold answer
     /// ([`TimeoutConfig::initial`](crate::TimeoutConfig::initial) for the default policy) for a
     /// peer with no round-trip samples or not known at all. Never creates a peer.
     ///
