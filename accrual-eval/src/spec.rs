@@ -163,6 +163,13 @@ pub enum SpecError {
     MissingValue(String),
     /// A key is given twice.
     DuplicateKey(String),
+    /// Two keys set the same thing in different units (`rate` and `threshold`): give one.
+    ConflictingKeys {
+        /// The key given first.
+        first: &'static str,
+        /// The key given after it.
+        second: &'static str,
+    },
     /// A duration does not parse.
     BadDuration {
         /// The key.
@@ -199,6 +206,10 @@ impl fmt::Display for SpecError {
             ),
             SpecError::MissingValue(s) => write!(f, "`{s}` is not of the form key=value"),
             SpecError::DuplicateKey(k) => write!(f, "key `{k}` given twice"),
+            SpecError::ConflictingKeys { first, second } => write!(
+                f,
+                "`{first}` and `{second}` both set the trade-off (a rate per hour, or a threshold): give one"
+            ),
             SpecError::BadDuration { key, error } => write!(f, "{key}: {error}"),
             SpecError::BadNumber { key, value } => write!(f, "{key}: `{value}` is not a number"),
             SpecError::Config(e) => write!(f, "{e}"),
@@ -307,6 +318,15 @@ impl FromStr for DetectorSpec {
         };
         let family: Family = family.parse()?;
         let mut spec = DetectorSpec::new(family);
+        // The first of `rate` and `threshold` given, to refuse the other.
+        let mut trade: Option<&'static str> = None;
+        let mut set_trade = |key: &'static str| match trade {
+            Some(first) if first != key => Err(SpecError::ConflictingKeys { first, second: key }),
+            _ => {
+                trade = Some(key);
+                Ok(())
+            }
+        };
         for (key, value) in pairs(rest.unwrap_or(""), family.name(), family.keys())? {
             let count = || {
                 value.parse::<usize>().map_err(|_| SpecError::BadNumber {
@@ -341,9 +361,7 @@ impl FromStr for DetectorSpec {
                             value: r,
                         }));
                     }
-                    if rest.is_some_and(|r| r.contains("threshold=")) {
-                        return Err(SpecError::DuplicateKey("rate".to_owned()));
-                    }
+                    set_trade("rate")?;
                     spec.rate = Some(r);
                 }
                 _ => {
@@ -355,6 +373,7 @@ impl FromStr for DetectorSpec {
                             value: t,
                         }));
                     }
+                    set_trade("threshold")?;
                     spec.threshold = t;
                     spec.rate = None;
                 }

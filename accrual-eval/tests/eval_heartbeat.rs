@@ -402,6 +402,18 @@ fn spec_errors_say_what_is_wrong() {
     assert!(err("phi-normal:window=0").contains("phi_normal.window"));
     assert!(err("chen:alpha").contains("not of the form key=value"));
     assert!(err("fixed:timeout=1s,timeout=2s").contains("given twice"));
+    // A rate and a threshold set the same trade: either order is refused, naming both.
+    for spec in ["adaptive:rate=1,threshold=5", "adaptive:threshold=5,rate=1"] {
+        let e = err(spec);
+        assert!(
+            e.contains("`rate`") && e.contains("`threshold`") && e.contains("give one"),
+            "{spec}: {e}"
+        );
+    }
+    let t: DetectorSpec = "adaptive:threshold=5".parse().unwrap();
+    assert_eq!((t.rate, t.threshold), (None, 5.0));
+    let r: DetectorSpec = "adaptive:rate=0.5".parse().unwrap();
+    assert_eq!(r.rate, Some(0.5));
     let full: DetectorSpec = "phi-akka:threshold=3".parse().unwrap();
     assert_eq!(
         full.to_string(),
