@@ -293,6 +293,23 @@ fn a_backend_handle_reads_fresh_answers_and_wakes_on_readmission() {
     // Woken once (the waker was registered once), and ready for the trial.
     assert_eq!(count.0.load(Ordering::SeqCst), 1);
     assert_eq!(a.poll_ready(&mut cx), Poll::Ready(()));
+    // While the trial is out, others wait; a cancelled trial wakes them, and so does a
+    // successful one.
+    assert!(a.try_acquire());
+    assert_eq!(a.poll_ready(&mut cx), Poll::Pending);
+    m.record_outcome(
+        &"a",
+        Outcome::Cancelled {
+            waited: Nanos::from_millis(1),
+        },
+    )
+    .unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    assert!(a.try_acquire());
+    assert_eq!(a.poll_ready(&mut cx), Poll::Pending);
+    m.record_outcome(&"a", OK).unwrap();
+    assert_eq!(count.0.load(Ordering::SeqCst), 3);
+    assert_eq!(a.poll_ready(&mut cx), Poll::Ready(()));
 }
 
 #[test]

@@ -232,6 +232,11 @@ const PROBATION: u8 = 2;
 /// On probation, its trial request in flight.
 const TRIAL: u8 = 3;
 
+/// Whether a request may be sent in `state`: admitted, or on probation with no trial out.
+fn ready(state: u8) -> bool {
+    state == ADMITTED || state == PROBATION
+}
+
 /// The answers one backend publishes, read without a lock.
 pub(crate) struct Shared {
     timeout: AtomicU64,
@@ -253,10 +258,25 @@ impl Shared {
 
     fn set_state(&self, state: u8) {
         let before = self.state.swap(state, Ordering::AcqRel);
-        if before == EJECTED && state != EJECTED {
-            for w in self.wakers.lock().drain(..) {
-                w.wake();
-            }
+        if !ready(before) && ready(state) {
+            self.wake();
+        }
+    }
+
+    /// Ends a trial request that was cancelled: another may be sent.
+    fn free_trial(&self) {
+        if self
+            .state
+            .compare_exchange(TRIAL, PROBATION, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.wake();
+        }
+    }
+
+    fn wake(&self) {
+        for w in self.wakers.lock().drain(..) {
+            w.wake();
         }
     }
 }
@@ -329,7 +349,6 @@ impl Backend {
     /// out); otherwise `Pending`, and the task is woken when the backend is readmitted or its
     /// trial request ends. Does not take the trial request: see [`try_acquire`](Self::try_acquire).
     pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let ready = |s: u8| s == ADMITTED || s == PROBATION;
         if ready(self.shared.state.load(Ordering::Acquire)) {
             return Poll::Ready(());
         }
@@ -479,12 +498,7 @@ impl Requests {
         if matches!(outcome, Outcome::Cancelled { .. }) {
             // A lower bound on the latency: neither a success nor a failure. A cancelled
             // trial request frees the trial for another.
-            let _ = self.shared.state.compare_exchange(
-                TRIAL,
-                PROBATION,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            self.shared.free_trial();
             return Change::None;
         }
         let failed = outcome.is_failure();
