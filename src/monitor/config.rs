@@ -86,7 +86,7 @@ pub struct MonitorConfig {
     /// the peer's interval, and every other threshold in proportion (with the defaults, `Dead`
     /// at twice that φ: the square of the probability; `Suspect` is left below half of it).
     /// A live peer's φ of 0 stays 0. [`deadline`](super::Monitor::deadline)
-    /// and [`status`](super::Monitor::status) use the same threshold. A binary detector
+    /// and [`stats`](super::Monitor::stats) use the same threshold. A binary detector
     /// ([`Fixed`](crate::Fixed), [`Chen`](crate::Chen)) keeps its own timeout: its φ is 0 or
     /// far beyond every threshold.
     pub mistakes_per_hour: Option<f64>,

@@ -66,6 +66,7 @@ pub(crate) struct Rtt {
 impl Rtt {
     /// A box around `estimator`, publishing its answers at `now` (computed on a copy: the
     /// estimator is kept exactly as given).
+    #[cfg(feature = "serde")]
     pub(crate) fn new(estimator: TimeoutEstimator, last: Nanos, now: Nanos) -> Self {
         let mut copy = estimator.clone();
         let requests = Requests::new(copy.timeout(now), copy.hedge_delay(now));

@@ -115,7 +115,10 @@ impl Outcome {
     }
 }
 
-/// When request outcomes eject a backend: see the [module docs](self).
+/// When request outcomes eject a backend
+/// ([`Monitor::record_outcome`](super::Monitor::record_outcome)): gateway failures in a row
+/// eject it at once; an outlier success rate ejects it at the end of an interval; it returns on
+/// probation (one trial request), and each ejection in a row lasts twice as long.
 ///
 /// | field | default | rule |
 /// |---|---|---|
