@@ -108,6 +108,7 @@
 //! |---|---|---|
 //! | `serde` | no | `Serialize`/`Deserialize` for configurations (durations as `"250ms"`), levels and transitions |
 //! | `tokio` | no | [`runtime`]: `TokioClock`, the evaluator task, subscriptions, UDP heartbeats and probes with HMAC authentication (adds `tokio`, `hmac`, `sha2`) |
+//! | `tower` | no | `tower`: a `Discover` of the pool's trusted backends, an endpoint layer with adaptive timeouts and outcome recording, a suspicion-aware `Load`, hedging under a retry budget, fail-fast readiness (enables `tokio`, adds `tower`) |
 //!
 //! The core has no dependency on an async runtime: only the `tokio` feature brings one.
 //!
@@ -139,6 +140,9 @@ pub mod snapshot;
 pub mod suspicion;
 pub mod time;
 pub mod timeout;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 
 pub use config::ConfigError;
 pub use detector::{
