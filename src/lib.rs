@@ -109,6 +109,7 @@
 //! | `serde` | no | `Serialize`/`Deserialize` for configurations (durations as `"250ms"`), levels and transitions |
 //! | `tokio` | no | [`runtime`]: `TokioClock`, the evaluator task, subscriptions, UDP heartbeats and probes with HMAC authentication (adds `tokio`, `hmac`, `sha2`) |
 //! | `tower` | no | `tower`: a `Discover` of the pool's trusted backends, an endpoint layer with adaptive timeouts and outcome recording, a suspicion-aware `Load`, hedging under a retry budget, fail-fast readiness (enables `tokio`, adds `tower`) |
+//! | `boottime` | no | `election::BootClock`, a clock on `CLOCK_BOOTTIME` that counts suspended time, for leases (Linux and Android; adds `rustix`) |
 //!
 //! The core has no dependency on an async runtime: only the `tokio` feature brings one.
 //!
@@ -127,6 +128,7 @@
 
 pub mod config;
 pub mod detector;
+pub mod election;
 pub mod histogram;
 pub mod math;
 pub mod monitor;
