@@ -180,4 +180,6 @@ mod guides {
     struct Timeouts;
     #[doc = include_str!("../docs/load-balancing.md")]
     struct LoadBalancing;
+    #[doc = include_str!("../docs/election.md")]
+    struct Election;
 }
