@@ -369,3 +369,33 @@ fn every_ejection_rule_names_its_field() {
         assert!(!matches!(err, ConfigError::ZeroCount { field: "x" }));
     }
 }
+
+/// A backend ejected by its outcomes whose heartbeats have also stopped (killed, stopped) is
+/// not put on probation when its ejection runs out: its trial would only fail. It is at the
+/// tick after its next heartbeat.
+#[test]
+fn a_backend_with_late_heartbeats_waits_out_its_ejection() {
+    let (clock, m) = monitor(MonitorConfig::default());
+    for _ in 0..50 {
+        for b in ["a", "b", "c"] {
+            m.heartbeat(&b).unwrap();
+            m.record_outcome(&b, OK).unwrap();
+        }
+        ticks(&clock, &m, 1);
+    }
+    for _ in 0..3 {
+        m.record_outcome(&"a", Outcome::Refused).unwrap();
+    }
+    // "a" is silent from now on; the others beat. Its 1 s ejection runs out; it stays out.
+    for _ in 0..30 {
+        for b in ["b", "c"] {
+            m.heartbeat(&b).unwrap();
+        }
+        ticks(&clock, &m, 1);
+    }
+    assert_eq!(m.admission(&"a"), Some(Admission::Ejected));
+    // Its heartbeats resume: on probation at the next tick.
+    m.heartbeat(&"a").unwrap();
+    ticks(&clock, &m, 1);
+    assert_eq!(m.admission(&"a"), Some(Admission::Probation));
+}

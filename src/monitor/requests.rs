@@ -13,9 +13,9 @@
 //!   `success_rate_min_backends` backends with `success_rate_min_requests` requests each) is
 //!   ejected;
 //! * an ejected backend is readmitted on probation after its ejection time: one request at
-//!   first. A success readmits it; a failure ejects it again, for twice as long (from
-//!   `base_ejection` up to `max_ejection`). Each `interval` without an ejection halves the
-//!   next one again.
+//!   first, and only once it has sent a heartbeat since its ejection, if it sends any. A
+//!   success readmits it; a failure ejects it again, for twice as long (from `base_ejection`
+//!   up to `max_ejection`). Each `interval` without an ejection halves the next one again.
 //!
 //! Ejections count against [`max_dead_fraction`](super::MonitorConfig::max_dead_fraction)
 //! with the `Dead` peers: beyond it, a backend is not ejected (the pool fails open). An
@@ -551,10 +551,17 @@ impl Requests {
         self.shared.set_state(ADMITTED);
     }
 
-    /// At a tick: an ejection that has run its time goes on probation. Returns whether it
-    /// did.
-    pub(crate) fn advance(&mut self, now: Nanos) -> bool {
-        if self.shared.state.load(Ordering::Acquire) == EJECTED
+    /// At a tick: an ejection that has run its time goes on probation, if the backend has
+    /// shown a sign of life since it was ejected: a heartbeat (a killed or stopped backend
+    /// sends none, and its trial would only fail), or none ever (a backend without
+    /// heartbeats is tried on the timer alone). Returns whether it did.
+    pub(crate) fn advance(&mut self, now: Nanos, last_heartbeat: Option<Nanos>) -> bool {
+        let alive = match (last_heartbeat, self.ejected_at) {
+            (Some(beat), Some(ejected)) => beat > ejected,
+            _ => true,
+        };
+        if alive
+            && self.shared.state.load(Ordering::Acquire) == EJECTED
             && self.ejected_until.is_some_and(|until| now >= until)
         {
             self.ejected_until = None;

@@ -327,10 +327,11 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         for (i, shard) in self.shards.iter().enumerate() {
             let mut s = shard.0.write();
             for (key, slot) in s.iter_mut() {
+                let last_heartbeat = slot.detector.last_arrival();
                 let Some(rtt) = slot.rtt.as_mut() else {
                     continue;
                 };
-                rtt.requests.advance(now);
+                rtt.requests.advance(now, last_heartbeat);
                 rtt.publish(now, true);
                 if judge {
                     let r = &rtt.requests;
