@@ -8,6 +8,8 @@
 //! * `bare`: one backend called directly, the floor every balancer adds to;
 //! * `p2c-peak-ewma`: tower's `Balance` over `PeakEwma` endpoints (a `ServiceList` wrapped in
 //!   `PeakEwmaDiscover`), tower's default for latency-aware balancing;
+//! * `p2c-peak-ewma-timeout`: the same with a fixed 1 s `tower::timeout::Timeout` on each
+//!   endpoint, as proxies run it (every accrual endpoint has a timeout, an adaptive one);
 //! * `p2c-accrual`: tower's `Balance` over `accrual::tower::Endpoint`s: the adaptive timeout
 //!   read without a lock, the outcome recorded in the monitor through a `RequestGuard`, the
 //!   suspicion-aware cost, and the monitor's clock read twice;
@@ -31,6 +33,7 @@ use tower::balance::p2c::Balance;
 use tower::discover::ServiceList;
 use tower::load::{CompleteOnResponse, PeakEwmaDiscover};
 use tower::retry::budget::TpsBudget;
+use tower::timeout::Timeout;
 use tower::util::ServiceFn;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
@@ -105,13 +108,33 @@ fn tower_overhead(c: &mut Criterion) {
         b.iter_custom(|n| drive(&rt, &mut peak, n))
     });
 
+    // The same with a fixed 1 s timeout on every endpoint, as proxies run it (and as accrual's
+    // endpoints always have one, adaptive).
+    let mut peak_timeout = rt.block_on(async {
+        let list = ServiceList::new(
+            (0..BACKENDS)
+                .map(|_| Timeout::new(backend(), Duration::from_secs(1)))
+                .collect::<Vec<_>>(),
+        );
+        Balance::new(PeakEwmaDiscover::new(
+            list,
+            Duration::from_millis(10),
+            Duration::from_secs(10),
+            CompleteOnResponse::default(),
+        ))
+    });
+    group.bench_function("p2c-peak-ewma-timeout", |b| {
+        b.iter_custom(|n| drive(&rt, &mut peak_timeout, n))
+    });
+
     let monitor = Arc::new(
         Monitor::with_clock(MonitorConfig::default(), MonotonicClock::new()).expect("valid"),
     );
-    let mut p2c = rt.block_on(async {
-        Balance::new(ServiceList::new(accrual_endpoints(&monitor)))
+    let mut p2c =
+        rt.block_on(async { Balance::new(ServiceList::new(accrual_endpoints(&monitor))) });
+    group.bench_function("p2c-accrual", |b| {
+        b.iter_custom(|n| drive(&rt, &mut p2c, n))
     });
-    group.bench_function("p2c-accrual", |b| b.iter_custom(|n| drive(&rt, &mut p2c, n)));
 
     let hedging = Arc::new(
         Monitor::with_clock(MonitorConfig::default(), MonotonicClock::new()).expect("valid"),
@@ -122,8 +145,12 @@ fn tower_overhead(c: &mut Criterion) {
             min_delay: Nanos::from_secs(1),
             max_delay: Nanos::from_secs(1),
         };
-        Hedge::new(list, TpsBudget::new(Duration::from_secs(10), 10, 0.1), config)
-            .expect("a valid hedge configuration")
+        Hedge::new(
+            list,
+            TpsBudget::new(Duration::from_secs(10), 10, 0.1),
+            config,
+        )
+        .expect("a valid hedge configuration")
     });
     group.bench_function("accrual-hedge", |b| {
         b.iter_custom(|n| drive(&rt, &mut hedge, n))
