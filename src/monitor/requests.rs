@@ -304,6 +304,9 @@ impl fmt::Debug for Shared {
 /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
 /// let b = monitor.backend(&"10.0.0.1:80").unwrap();
 /// assert_eq!(b.request_timeout(), Nanos::from_secs(1)); // cold
+/// // Two more backends: ejecting one of three stays within the cap (half the pool).
+/// monitor.backend(&"10.0.0.2:80").unwrap();
+/// monitor.backend(&"10.0.0.3:80").unwrap();
 /// for _ in 0..3 {
 ///     monitor.record_outcome(&"10.0.0.1:80", Outcome::Refused).unwrap();
 /// }
