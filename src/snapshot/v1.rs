@@ -803,6 +803,7 @@ impl TryFrom<Adaptive> for detector::Adaptive {
                 [a, b, c, d].iter().all(|x| x.is_finite() && *x >= 0.0) && a >= b && c >= d,
                 "the regime's lateness values must be finite, not negative, and in order",
             ),
+            (o.samples < MAX_COUNT, "the sample count is out of range"),
         ];
         if let Some((_, rule)) = rules.iter().find(|(ok, _)| !ok) {
             return Err(Invalid::new(format_args!("adaptive: {rule}")));
@@ -997,6 +998,31 @@ mod tests {
     /// Reads `text` as `T`, and returns the message it was refused with.
     fn refusal<T: serde::de::DeserializeOwned + fmt::Debug>(text: &str) -> String {
         serde_json::from_str::<T>(text).unwrap_err().to_string()
+    }
+
+    /// A sample count at the end of the range is refused, not restored to overflow on the
+    /// next heartbeat; the largest the range allows restores and keeps counting, saturating.
+    #[test]
+    fn an_adaptive_sample_count_out_of_range_is_refused() {
+        let mut d = detector::Adaptive::new(crate::AdaptiveConfig::default()).unwrap();
+        for i in 0..10u64 {
+            d.heartbeat(Nanos::from_millis(100 * i));
+        }
+        let mut v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["samples"], 9);
+        v["samples"] = serde_json::json!(u64::MAX);
+        let e = serde_json::from_value::<detector::Adaptive>(v.clone()).unwrap_err();
+        assert!(
+            e.to_string().contains("the sample count is out of range"),
+            "{e}"
+        );
+        v["samples"] = serde_json::json!(MAX_COUNT - 1);
+        let mut d: detector::Adaptive = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            d.heartbeat(Nanos::from_millis(1_000)),
+            crate::detector::Arrival::Accepted
+        );
+        assert_eq!(d.model.samples, MAX_COUNT);
     }
 
     #[test]

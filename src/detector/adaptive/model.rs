@@ -100,7 +100,7 @@ impl Model {
         let b = bucket(lateness);
         self.counts[b] = (f64::from(self.counts[b]) + unit) as f32;
         self.total += unit;
-        self.samples += 1;
+        self.samples = self.samples.saturating_add(1);
     }
 
     /// Recomputes the survival at the bucket edges and the tail from the counts. `floor` is the
