@@ -399,3 +399,59 @@ fn a_backend_with_late_heartbeats_waits_out_its_ejection() {
     ticks(&clock, &m, 1);
     assert_eq!(m.admission(&"a"), Some(Admission::Probation));
 }
+
+/// An unanswered probe or request is not hearing from the peer: a peer silent since its last
+/// heartbeat expires `expire_after` after it, however many probes time out meanwhile, and a
+/// probe that times out after the expiry does not bring it back.
+#[test]
+fn unanswered_probes_and_requests_do_not_keep_a_silent_peer() {
+    for unanswered in ["probe", "request"] {
+        let cfg = MonitorConfig {
+            expire_after: Some(Nanos::from_secs(5)),
+            max_dead_fraction: 1.0,
+            ..Default::default()
+        };
+        let (clock, m) = monitor(cfg);
+        for _ in 0..20 {
+            clock.advance(Nanos::from_millis(100));
+            m.heartbeat(&"a").unwrap();
+            m.tick(m.now());
+        }
+        // Silent from here on. A prober pings every held peer each second; each ping times
+        // out a second later, possibly after the peer was dropped.
+        let last_heard = m.now();
+        let mut expired_at = None;
+        let mut outstanding = false;
+        for step in 1..600u64 {
+            clock.advance(Nanos::from_millis(100));
+            let now = m.now();
+            if step % 10 == 0 {
+                if outstanding {
+                    match unanswered {
+                        "probe" => {
+                            let _ = m.record_probe(&"a", None);
+                        }
+                        _ => {
+                            if m.contains(&"a") {
+                                m.record_timeout(&"a", Nanos::from_secs(1)).unwrap();
+                            }
+                        }
+                    }
+                }
+                outstanding = m.contains(&"a");
+            }
+            let e = m.tick(now);
+            if e.expired.contains(&"a") {
+                assert!(expired_at.is_none(), "{unanswered}: expired twice");
+                expired_at = Some(now);
+            }
+        }
+        let at = expired_at.unwrap_or_else(|| panic!("{unanswered}: never expired"));
+        assert!(
+            at - last_heard <= Nanos::from_millis(5_200),
+            "{unanswered}: expired {:?} after it was last heard",
+            at - last_heard
+        );
+        assert!(!m.contains(&"a"), "{unanswered}: brought back");
+    }
+}

@@ -474,27 +474,36 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         }
     }
 
+    /// Feeds `peer`'s estimator; `heard`: whether the sample is a reply, which counts as
+    /// hearing from the peer (a timeout does not).
     fn record_rtt_with(
         &self,
         peer: &K,
+        heard: bool,
         f: impl FnOnce(&mut TimeoutEstimator, Nanos),
     ) -> Result<(), MonitorError> {
         let now = self.now();
         self.upsert(peer, |slot| {
             let rtt = self.rtt_of(slot, now);
             f(&mut rtt.estimator, now);
-            rtt.last = rtt.last.max(now);
+            if heard {
+                rtt.last = rtt.last.max(now);
+            }
             rtt.publish(now, false);
         })
     }
 
-    /// The peer's request box, built cold on first use.
+    /// The peer's request box, built cold on first use. Building it is not hearing from the
+    /// peer: it starts from the latest instant the peer was heard from, or from `now` for a
+    /// peer created by this call (so that [`expire_after`](MonitorConfig::expire_after) counts
+    /// from its creation).
     fn rtt_of<'s>(&self, slot: &'s mut Slot, now: Nanos) -> &'s mut Rtt {
+        let heard = slot.heard().unwrap_or(now);
         slot.rtt.get_or_insert_with(|| {
             Box::new(Rtt::cold(
                 &self.rtt_template,
                 (self.cold_timeout, self.cold_hedge),
-                now,
+                heard,
             ))
         })
     }
@@ -619,16 +628,30 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// Records the round trip of a probe of `peer` (a ping of the heartbeat layer, not a
     /// request), received now: `None` for a probe that went unanswered. Probes are learned
     /// apart from request latencies ([`PeerStats::probe`]); an answered one counts as hearing
-    /// from the peer.
-    pub fn record_probe(&self, peer: &K, rtt: Option<Nanos>) -> Result<(), MonitorError> {
+    /// from the peer, an unanswered one does not. A probe never creates a peer: the result for
+    /// a peer the monitor no longer holds (removed or expired while the probe was out) is
+    /// dropped, and `false` returned, so that probes cannot keep a silent peer alive.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{ManualClock, Nanos};
+    ///
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat(&"a").unwrap();
+    /// assert!(monitor.record_probe(&"a", Some(Nanos::from_millis(2))));
+    /// assert!(!monitor.record_probe(&"gone", None));
+    /// assert!(!monitor.contains(&"gone"));
+    /// ```
+    pub fn record_probe(&self, peer: &K, rtt: Option<Nanos>) -> bool {
         let now = self.now();
-        self.upsert(peer, |slot| {
+        self.write(peer, |slot| {
             let r = self.rtt_of(slot, now);
             r.requests.record_probe(rtt);
             if rtt.is_some() {
                 r.last = r.last.max(now);
             }
         })
+        .is_some()
     }
 
     /// Records the round-trip time of a reply from `peer` received now. The peer's estimator is
@@ -643,7 +666,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// assert_eq!(monitor.stats(&"backend-1").unwrap().timeouts.unwrap().samples, 1);
     /// ```
     pub fn record_rtt(&self, peer: &K, rtt: Nanos) -> Result<(), MonitorError> {
-        self.record_rtt_with(peer, |est, now| est.record(rtt, now))
+        self.record_rtt_with(peer, true, |est, now| est.record(rtt, now))
     }
 
     /// Records a request to `peer` that gave up after `waited`, now: a censored sample (see
@@ -659,7 +682,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// assert!(monitor.request_timeout(&"b") > before);
     /// ```
     pub fn record_timeout(&self, peer: &K, waited: Nanos) -> Result<(), MonitorError> {
-        self.record_rtt_with(peer, |est, now| est.record_timeout(waited, now))
+        self.record_rtt_with(peer, false, |est, now| est.record_timeout(waited, now))
     }
 
     /// How long the next request to `peer` may take: its estimator's answer as published at

@@ -77,11 +77,12 @@ impl Rtt {
         }
     }
 
-    /// A fresh box: a copy of `template` (a cold estimator), publishing its cold answers.
-    pub(crate) fn cold(template: &TimeoutEstimator, cold: (Nanos, Nanos), now: Nanos) -> Self {
+    /// A fresh box: a copy of `template` (a cold estimator), publishing its cold answers, the
+    /// peer last heard from at `last`.
+    pub(crate) fn cold(template: &TimeoutEstimator, cold: (Nanos, Nanos), last: Nanos) -> Self {
         Rtt {
             estimator: template.clone(),
-            last: now,
+            last,
             requests: Requests::new(cold.0, cold.1),
         }
     }
