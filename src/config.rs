@@ -124,6 +124,16 @@ pub enum ConfigError {
         /// Its value.
         upper_value: Nanos,
     },
+    /// A structure would take more memory than its bound: a histogram more than
+    /// [`MAX_HISTOGRAM_BYTES`](crate::histogram::MAX_HISTOGRAM_BYTES).
+    TooLarge {
+        /// The offending structure (every field of it shapes its size).
+        field: &'static str,
+        /// The bytes it would take.
+        bytes: u64,
+        /// The most bytes allowed.
+        max: u64,
+    },
     /// Two thresholds are in the wrong order: `lower` must not exceed `upper`.
     InvertedThresholds {
         /// The field that must be the smaller.
@@ -174,6 +184,11 @@ impl fmt::Display for ConfigError {
             } => write!(
                 f,
                 "{lower} ({lower_value}) is too large for {upper} ({upper_value})"
+            ),
+            ConfigError::TooLarge { field, bytes, max } => write!(
+                f,
+                "{field}: would take {bytes} bytes, above the bound of {max}; use fewer \
+                 sub-windows, fewer significant digits or a larger lowest value"
             ),
             ConfigError::InvertedThresholds {
                 lower,

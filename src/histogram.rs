@@ -59,6 +59,15 @@ impl Default for HistogramConfig {
 /// The most sub-windows a histogram accepts.
 pub const MAX_SUB_WINDOWS: usize = 1024;
 
+/// The most bytes one [`WindowedHistogram`] may take ([`HistogramConfig::heap_bytes`]):
+/// 16 MiB, room for 1,024 sub-windows of the default histogram. A configuration beyond it is
+/// refused by validation ([`ConfigError::TooLarge`]) before anything is allocated.
+pub const MAX_HISTOGRAM_BYTES: u64 = 16 << 20;
+
+/// The bytes of one HDR histogram's header, as `hdrhistogram` lays it out (its counts are on
+/// the heap, 4 bytes each).
+const HDR_HEADER_BYTES: u64 = size_of::<Histogram<u32>>() as u64;
+
 impl HistogramConfig {
     /// Checks every rule, naming fields as `names` says.
     pub(crate) fn validate_as(&self, prefix: HistogramFields) -> Result<(), ConfigError> {
@@ -108,7 +117,58 @@ impl HistogramConfig {
                 max: (1u64 << (63 - sub_bucket_bits)) as f64,
             });
         }
+        let bytes = self.heap_bytes();
+        if bytes > MAX_HISTOGRAM_BYTES {
+            return Err(ConfigError::TooLarge {
+                field: prefix.whole,
+                bytes,
+                max: MAX_HISTOGRAM_BYTES,
+            });
+        }
         Ok(())
+    }
+
+    /// The buckets (32-bit counters) of one HDR histogram of this range and precision, as
+    /// `hdrhistogram` sizes it: `(b + 1)·2^(m − 1)` for `2^m` sub-buckets, the fewest
+    /// above `2·10^digits`, and `b` buckets, each twice the range of the one before, from
+    /// `2^m` units of `lowest`'s power of two until one reaches past `highest`. Computed
+    /// without allocating; meaningful for a configuration that
+    /// [validates](Self::validate) its range.
+    pub fn buckets(&self) -> u64 {
+        let digits = u32::from(self.significant_digits.min(5));
+        let single_unit = 2 * 10u64.pow(digits);
+        // ⌈log2(2·10^digits)⌉ sub-bucket bits, at least 1.
+        let m = (64 - (single_unit - 1).leading_zeros()).max(1);
+        let sub_buckets = 1u64 << m;
+        let unit = 63 - self.lowest.as_nanos().max(1).leading_zeros();
+        let highest = self.highest.as_nanos();
+        let mut untrackable = sub_buckets.checked_shl(unit).unwrap_or(u64::MAX);
+        let mut buckets = 1u64;
+        while untrackable <= highest {
+            if untrackable > u64::MAX / 2 {
+                buckets += 1;
+                break;
+            }
+            untrackable <<= 1;
+            buckets += 1;
+        }
+        (buckets + 1) * (sub_buckets / 2)
+    }
+
+    /// The bytes a [`WindowedHistogram`] of this configuration takes: `sub_windows + 1` HDR
+    /// histograms (the sub-windows and their running total), each a header and 4 bytes per
+    /// [bucket](Self::buckets). Validation refuses more than [`MAX_HISTOGRAM_BYTES`].
+    ///
+    /// ```
+    /// use accrual::HistogramConfig;
+    ///
+    /// // The default: 7 histograms of 3,456 buckets.
+    /// let bytes = HistogramConfig::default().heap_bytes();
+    /// assert!((97_000..98_000).contains(&bytes), "{bytes}");
+    /// ```
+    pub fn heap_bytes(&self) -> u64 {
+        let one = HDR_HEADER_BYTES + 4 * self.buckets();
+        one.saturating_mul(self.sub_windows as u64 + 1)
     }
 
     /// Checks every rule, naming fields `histogram.*`.
@@ -126,6 +186,7 @@ impl HistogramConfig {
 /// another configuration names its full path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HistogramFields {
+    pub(crate) whole: &'static str,
     pub(crate) sub_windows: &'static str,
     pub(crate) sub_window: &'static str,
     pub(crate) lowest: &'static str,
@@ -136,6 +197,7 @@ pub(crate) struct HistogramFields {
 macro_rules! histogram_fields {
     ($prefix:literal) => {
         HistogramFields {
+            whole: $prefix,
             sub_windows: concat!($prefix, ".sub_windows"),
             sub_window: concat!($prefix, ".sub_window"),
             lowest: concat!($prefix, ".lowest"),

@@ -267,3 +267,66 @@ fn the_zero_quantile_is_the_top_of_the_lowest_bucket_too() {
     assert_eq!(zeros.max(now).as_nanos(), top);
     assert_eq!(zeros.quantile(1.0, now).as_nanos(), top);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// `buckets` is what `hdrhistogram` allocates, and `heap_bytes` what the windowed histogram
+    /// takes: measured by the counting allocator, plus the running total's header, which lives
+    /// inline.
+    #[test]
+    fn heap_bytes_is_what_is_allocated(
+        lowest_bits in 0u32..40,
+        lowest_frac in 0u64..1000,
+        span_bits in 1u32..24,
+        digits in 0u8..=5,
+        sub_windows in 1usize..4,
+    ) {
+        let lowest = (1u64 << lowest_bits) + lowest_frac % (1u64 << lowest_bits);
+        let highest = lowest.saturating_mul(1 << span_bits).max(2 * lowest);
+        let cfg = HistogramConfig {
+            sub_windows,
+            lowest: Nanos(lowest),
+            highest: Nanos(highest),
+            significant_digits: digits,
+            ..Default::default()
+        };
+        prop_assume!(cfg.validate().is_ok());
+        let hdr = hdrhistogram::Histogram::<u32>::new_with_bounds(lowest, highest, digits).unwrap();
+        prop_assert_eq!(cfg.buckets(), hdr.distinct_values() as u64);
+        let (bytes, _h) = heap_bytes_of(cfg.clone());
+        let header = std::mem::size_of::<hdrhistogram::Histogram<u32>>() as i64;
+        prop_assert_eq!(bytes + header, cfg.heap_bytes() as i64);
+    }
+}
+
+/// A configuration that would need gigabytes is refused before anything is allocated: 1,024
+/// sub-windows of five significant digits from 1 ns to an hour (about 20 GB) passed validation
+/// and aborted the process that built it.
+#[test]
+fn a_histogram_beyond_the_memory_bound_is_refused() {
+    let huge = HistogramConfig {
+        sub_windows: 1024,
+        lowest: Nanos(1),
+        highest: Nanos::from_secs(3600),
+        significant_digits: 5,
+        ..Default::default()
+    };
+    let err = huge.validate().unwrap_err();
+    match err {
+        accrual::ConfigError::TooLarge { field, bytes, max } => {
+            assert_eq!(field, "histogram");
+            assert_eq!(max, accrual::histogram::MAX_HISTOGRAM_BYTES);
+            assert!(bytes > 10_000_000_000, "{bytes}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(WindowedHistogram::new(huge).is_err());
+    // 1,024 sub-windows of the default precision fit.
+    let wide = HistogramConfig {
+        sub_windows: 1024,
+        ..Default::default()
+    };
+    assert!(wide.validate().is_ok());
+    assert!(wide.heap_bytes() <= accrual::histogram::MAX_HISTOGRAM_BYTES);
+}
