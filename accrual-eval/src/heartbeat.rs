@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+pub use crate::csv::MAX_LINE;
 use crate::csv::{fields, for_each_row, whole_number};
 use crate::rtt::TraceError;
 use accrual::detector::{Arrival, Detector};

@@ -32,7 +32,7 @@ pub use rtt::{
     Probe, RttPeer, RttTrace, TimeoutPoint, TimeoutReport, TraceError, best_within,
     replay_timeouts, sweep_timeouts, timeout_oracle,
 };
-pub use run::{Point, evaluate, frontier};
+pub use run::{EvalError, Point, evaluate, frontier};
 pub use spec::{DetectorSpec, Family, SpecError};
 
 /// Looks up a scenario by name among `all`, or says which names exist.

@@ -85,6 +85,15 @@ pub enum TraceError {
         /// Fields found.
         found: usize,
     },
+    /// A line is longer than [`MAX_LINE`](crate::heartbeat::MAX_LINE) bytes.
+    LineTooLong {
+        /// The file.
+        path: String,
+        /// Its line.
+        line: u64,
+        /// The longest line allowed, in bytes.
+        max: usize,
+    },
     /// A row's peer id is empty.
     EmptyPeer {
         /// The file.
@@ -130,6 +139,9 @@ impl fmt::Display for TraceError {
                 f,
                 "{path}:{line}: expected {expected} fields, found {found}"
             ),
+            TraceError::LineTooLong { path, line, max } => {
+                write!(f, "{path}:{line}: line longer than {max} bytes")
+            }
             TraceError::EmptyPeer { path, line } => write!(f, "{path}:{line}:1: empty peer id"),
             TraceError::BadNumber {
                 path,

@@ -373,3 +373,125 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: accrual"));
     }
 }
+
+/// A usage error: one line naming the problem, exit code 2 (as for clap's own usage errors),
+/// no panic and no abort.
+fn refused_with(out: &Output, needle: &str) {
+    fails_with(out, needle);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sizes_beyond_the_limits_are_refused_before_anything_is_built() {
+    let d = dir("sizes");
+    let out = d.join("g.csv");
+    let o = s(&out);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--duration",
+                "9000000s",
+                "--out",
+                o,
+            ],
+            "--peers and --duration: 20 lan peers over 9000000s may give 1890000021 rows",
+        ),
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--duration",
+                "9000000s",
+                "--out",
+                o,
+            ],
+            "more than the limit of 50000000",
+        ),
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--peers",
+                "1000000000",
+                "--out",
+                o,
+            ],
+            "--peers: 1000000000 is more than the limit of 100000",
+        ),
+        (
+            &["gen", "--mix", "lan=18446744073709551615,jvm=1", "--out", o],
+            "--mix: the counts add up to 18446744073709551616 peers, more than the limit of 100000",
+        ),
+        (
+            &[
+                "gen",
+                "--mix",
+                "lan=100000",
+                "--duration",
+                "1000s",
+                "--out",
+                o,
+            ],
+            "--mix and --duration",
+        ),
+        (
+            &[
+                "eval",
+                "--duration",
+                "18446744073s",
+                "--peers",
+                "1",
+                "--out",
+                o,
+            ],
+            "more than the limit of 50000000",
+        ),
+        (
+            &["eval", "--peers", "1000000000", "--out", o],
+            "--peers: 1000000000 is more than the limit of 100000",
+        ),
+        (
+            &["eval", "--threads", "100000", "--out", o],
+            "--threads: 100000 is more than the limit of 256",
+        ),
+        (
+            &["eval", "--threads", "0", "--out", o],
+            "--threads: must be at least 1",
+        ),
+        (&["eval", "--budget", "-1"], "--budget"),
+        (
+            &["eval", "--detector", "fixed:timeout=soon", "--out", o],
+            "--detector",
+        ),
+    ];
+    for (args, needle) in cases {
+        refused_with(&accrual(args), needle);
+    }
+    assert!(!out.exists(), "nothing is written when refused");
+}
+
+#[test]
+fn a_large_thread_count_within_the_limit_runs() {
+    let d = dir("threads");
+    let trace = gen_trace(&d);
+    let table = ok(&accrual(&[
+        "eval",
+        "--trace",
+        s(&trace),
+        "--detector",
+        "fixed:timeout=1s",
+        "--threads",
+        "256",
+    ]));
+    assert!(table.contains("fixed"));
+}

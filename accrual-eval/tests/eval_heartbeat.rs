@@ -6,10 +6,10 @@
 #![allow(clippy::excessive_precision)]
 
 use accrual::Nanos;
-use accrual_eval::hb_gen::{Mix, MixError, Scenario, generate, generate_mix};
-use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
+use accrual_eval::hb_gen::{MAX_PEERS, Mix, MixError, Scenario, generate, generate_mix};
+use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, MAX_LINE, PeerReplay};
 use accrual_eval::run::replay;
-use accrual_eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
+use accrual_eval::{DetectorSpec, Family, HeartbeatTrace, Rng, TraceError, oracle, score};
 
 /// z with −log10 Q(z) = 8 (mpmath, 60 digits).
 const Z8: f64 = 5.6120012441747887315497253314;
@@ -390,6 +390,48 @@ fn a_bad_mix_says_which_entry_and_why() {
         Mix::new(vec![(Scenario::Mixed, 2)]),
         Err(MixError::Kind { .. })
     ));
+    // The counts may not add up to more than MAX_PEERS, nor overflow while adding up.
+    assert_eq!(
+        err(&format!("lan={},jvm=1", usize::MAX)),
+        MixError::TooManyPeers {
+            total: usize::MAX as u128 + 1
+        }
+    );
+    assert_eq!(
+        err(&format!("lan={MAX_PEERS},jvm=1")),
+        MixError::TooManyPeers {
+            total: MAX_PEERS as u128 + 1
+        }
+    );
+    let most: Mix = format!("lan={MAX_PEERS}").parse().unwrap();
+    assert_eq!(most.peers(), MAX_PEERS);
+}
+
+/// A line is read whole, so a file without line ends is refused after a bounded read.
+#[test]
+fn an_overlong_line_is_refused_without_reading_it_whole() {
+    let long = "a".repeat(MAX_LINE + 1);
+    let text = format!("peer,seq,send_ns,recv_ns\n{long},1,,5\n");
+    let e = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("t.csv:2: line longer than {MAX_LINE} bytes")
+    );
+    // An endless stream of bytes without a line end: refused after MAX_LINE + 3 bytes.
+    let endless = std::io::BufReader::new(std::io::repeat(b'x'));
+    let e = HeartbeatTrace::parse(endless, "endless").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("endless:1: line longer than {MAX_LINE} bytes")
+    );
+    let e = accrual_eval::RttTrace::parse(std::io::BufReader::new(std::io::repeat(b'x')), "r")
+        .unwrap_err();
+    assert!(matches!(e, TraceError::LineTooLong { line: 1, .. }), "{e}");
+    // A line of exactly MAX_LINE bytes, with a `\r\n` end, is read.
+    let id = "b".repeat(MAX_LINE - ",1,,5".len());
+    let text = format!("peer,seq,send_ns,recv_ns\r\n{id},1,,5\r\n");
+    let t = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap();
+    assert_eq!(t.peers[0].name, id);
 }
 
 #[test]
