@@ -24,8 +24,8 @@ pub mod run;
 pub mod spec;
 
 pub use heartbeat::{
-    HeartbeatTrace, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer, replay_peer_rate,
-    replay_peer_rates, score,
+    HeartbeatTrace, NotScored, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer,
+    replay_peer_rate, replay_peer_rates, scorable, score,
 };
 pub use rng::Rng;
 pub use rtt::{

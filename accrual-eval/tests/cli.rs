@@ -495,3 +495,50 @@ fn a_large_thread_count_within_the_limit_runs() {
     ]));
     assert!(table.contains("fixed"));
 }
+
+/// When nothing is scored the metrics are undefined: the command says why and exits non-zero,
+/// and `tune` recommends nothing, rather than reporting a detection time of 0.
+#[test]
+fn nothing_scored_is_refused_naming_why() {
+    let d = dir("unscored");
+    let trace = gen_trace(&d); // 60 s of 100 ms heartbeats: at most 600 a peer
+    let t = s(&trace);
+    let single = d.join("single.csv");
+    std::fs::write(
+        &single,
+        "peer,seq,send_ns,recv_ns\na,0,,1000\nb,0,,2000\n@monitor,0,0,0\n",
+    )
+    .unwrap();
+    let one = s(&single);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["tune", "--trace", t, "--budget", "1", "--warmup", "1000"],
+            "no recommendation: nothing scored: the warmup of 1000 heartbeats is too large",
+        ),
+        (
+            &[
+                "eval",
+                "--trace",
+                t,
+                "--detector",
+                "fixed",
+                "--warmup",
+                "1000",
+            ],
+            "nothing scored: the warmup of 1000 heartbeats is too large",
+        ),
+        (
+            &["tune", "--trace", one, "--budget", "1"],
+            "nothing scored: too few heartbeats",
+        ),
+        (
+            &["eval", "--trace", one, "--detector", "fixed"],
+            "nothing scored: too few heartbeats",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = accrual(args);
+        fails_with(&out, needle);
+        assert!(out.stdout.is_empty(), "nothing recommended or tabled");
+    }
+}

@@ -9,7 +9,10 @@ use accrual::Nanos;
 use accrual_eval::hb_gen::{MAX_PEERS, Mix, MixError, Scenario, generate, generate_mix};
 use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, MAX_LINE, PeerReplay};
 use accrual_eval::run::replay;
-use accrual_eval::{DetectorSpec, Family, HeartbeatTrace, Rng, TraceError, oracle, score};
+use accrual_eval::{
+    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Rng, TraceError,
+    best_fixed_timeout, evaluate, oracle, scorable, score,
+};
 
 /// z with −log10 Q(z) = 8 (mpmath, 60 digits).
 const Z8: f64 = 5.6120012441747887315497253314;
@@ -128,7 +131,7 @@ fn metrics_match_closed_forms_for_exponential_gaps() {
         ticks: vec![],
     };
     let spec: DetectorSpec = "fixed:timeout=250ms".parse().unwrap();
-    let s = score(&replay(&trace, &spec).unwrap(), 0, &[]);
+    let s = score(&replay(&trace, &spec).unwrap(), 0, &[]).unwrap();
     let expected = (n - 1) as f64 * (-t / m).exp();
     let sd = expected.sqrt();
     assert!(
@@ -199,9 +202,12 @@ fn tick_sampled_scoring_counts_trust_to_suspect_changes() {
     };
     let ticks: Vec<u64> = (0..10).map(|s| s * 1_000_000_000).collect();
     // Ticks 4 s (suspect), 5 s (trusted again), 8 s and 9 s (suspect): two changes.
-    let s = score(std::slice::from_ref(&peer), 0, &ticks);
+    let s = score(std::slice::from_ref(&peer), 0, &ticks).unwrap();
     assert_eq!(s.tick_sampled_suspicions, Some(2));
-    assert_eq!(score(&[peer], 0, &[]).tick_sampled_suspicions, None);
+    assert_eq!(
+        score(&[peer], 0, &[]).unwrap().tick_sampled_suspicions,
+        None
+    );
 }
 
 #[test]
@@ -223,20 +229,20 @@ fn stale_rows_are_counted_not_fed() {
     };
     let r = replay(&trace, &"fixed:timeout=1s".parse().unwrap()).unwrap();
     assert_eq!(r[0].arrivals, vec![1_000, 2_000, 4_000]);
-    assert_eq!(score(&r, 0, &[]).stale, 2);
+    assert_eq!(score(&r, 0, &[]).unwrap().stale, 2);
 }
 
 #[test]
 fn the_oracle_meets_the_budget_and_beats_one_shared_timeout() {
     let trace = generate(Scenario::Mixed, 2, 10, Nanos::from_secs(600));
     for budget in [10.0, 1.0, 0.1] {
-        let (o, timeouts) = oracle(&trace, 0, budget).unwrap();
+        let (o, timeouts) = oracle(&trace, 0, budget).unwrap().unwrap();
         assert!(o.mistake_rate_per_hour <= budget + 1e-9);
         assert_eq!(timeouts.len(), 10);
         let best_fixed = Family::Fixed
             .grid()
             .iter()
-            .map(|spec| score(&replay(&trace, spec).unwrap(), 0, &[]))
+            .map(|spec| score(&replay(&trace, spec).unwrap(), 0, &[]).unwrap())
             .filter(|s| s.mistake_rate_per_hour <= budget)
             .map(|s| s.detection_time_mean_s)
             .fold(f64::INFINITY, f64::min);
@@ -506,4 +512,66 @@ fn random_fleets_draw_every_peer_from_wide_priors() {
         trace,
         generate(Scenario::Random, 10, 40, Nanos::from_secs(1_800))
     );
+}
+
+/// §2 step 3: when nothing is scored the metrics are undefined, never 0. Every function that
+/// scores says why instead: the warmup skips every heartbeat with a next one, or no peer has
+/// two heartbeats.
+#[test]
+fn nothing_scored_is_an_error_naming_why() {
+    let beats = |n: u64| HeartbeatPeer {
+        name: format!("p{n}"),
+        rows: (0..n)
+            .map(|k| Heartbeat {
+                seq: k,
+                send: None,
+                recv: 1_000_000_000 * (k + 1),
+            })
+            .collect(),
+    };
+    let trace = HeartbeatTrace {
+        peers: vec![beats(3), beats(5)],
+        ticks: vec![],
+    };
+    let spec: DetectorSpec = "fixed:timeout=1500ms".parse().unwrap();
+    let replays = replay(&trace, &spec).unwrap();
+    // Warmup 3 leaves one gap of the five-heartbeat peer: one sample, 1.5 s.
+    let s = score(&replays, 3, &[]).unwrap();
+    assert_eq!(s.detection_time_mean_s, 1.5);
+    assert_eq!(scorable(&trace, 3), Ok(()));
+    // Warmup 4 leaves none.
+    let too_large = NotScored::WarmupTooLarge { warmup: 4, most: 5 };
+    assert_eq!(score(&replays, 4, &[]), Err(too_large));
+    assert_eq!(
+        score(&replays, usize::MAX, &[]),
+        Err(NotScored::WarmupTooLarge {
+            warmup: usize::MAX,
+            most: 5
+        })
+    );
+    assert_eq!(scorable(&trace, 4), Err(too_large));
+    assert_eq!(oracle(&trace, 4, 1.0), Err(too_large));
+    assert_eq!(best_fixed_timeout(&replays, 4, 1.0), None);
+    assert_eq!(
+        evaluate(&trace, &[spec.clone()], 4, 1, &|_| {}),
+        Err(EvalError::NotScored(too_large))
+    );
+    let text = too_large.to_string();
+    assert!(
+        text.contains("warmup of 4") && text.contains("at most 3"),
+        "{text}"
+    );
+    // One heartbeat per peer: nothing to score whatever the warmup.
+    let single = HeartbeatTrace {
+        peers: vec![beats(1), beats(1)],
+        ticks: vec![],
+    };
+    let few = NotScored::TooFewHeartbeats { most: 1 };
+    assert_eq!(score(&replay(&single, &spec).unwrap(), 0, &[]), Err(few));
+    assert_eq!(
+        evaluate(&single, &[spec], 0, 1, &|_| {}),
+        Err(EvalError::NotScored(few))
+    );
+    assert!(few.to_string().contains("too few heartbeats"));
+    assert_eq!(score(&[], 0, &[]), Err(NotScored::NoPeers));
 }

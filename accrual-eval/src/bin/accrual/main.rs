@@ -13,8 +13,8 @@ use accrual_eval::hb_gen::{self, Scenario};
 use accrual_eval::rtt::TimeoutSpec;
 use accrual_eval::spec::Tuned;
 use accrual_eval::{
-    DetectorSpec, Family, HeartbeatTrace, Point, RttTrace, best_within, evaluate, frontier, oracle,
-    replay_timeouts, timeout_oracle,
+    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Point, RttTrace, best_within,
+    evaluate, frontier, oracle, replay_timeouts, timeout_oracle,
 };
 use clap::{Parser, Subcommand};
 
@@ -361,12 +361,33 @@ fn frontiers_json(
                 "family": f.name(), "budget": b, "detection_time_mean_s": finite(frontier(points, f, b)),
             }));
         }
-        let o = oracle(trace, warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
+        let o = oracle_time(trace, warmup, b);
         out.push(serde_json::json!({
             "family": "oracle", "budget": b, "detection_time_mean_s": finite(o),
         }));
     }
     out
+}
+
+/// The oracle's mean detection time at `budget` (`+∞` when no assignment meets it). Only
+/// asked after a sweep scored the trace, so something is scored.
+fn oracle_time(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> f64 {
+    match oracle(trace, warmup, budget) {
+        Ok(Some((score, _))) => score.detection_time_mean_s,
+        Ok(None) | Err(_) => f64::INFINITY,
+    }
+}
+
+/// A failed sweep, naming the trace; when nothing is scored, what to change.
+fn sweep_failed(what: &str, e: EvalError) -> Failure {
+    let hint = match e {
+        EvalError::NotScored(NotScored::WarmupTooLarge { .. }) => "; lower --warmup",
+        EvalError::NotScored(NotScored::TooFewHeartbeats { .. }) => {
+            "; each peer needs at least two heartbeats"
+        }
+        _ => "",
+    };
+    Failure::Run(format!("{what}: {e}{hint}"))
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -436,7 +457,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             for f in families_of(points) {
                 write!(out, " {:>11}", seconds(frontier(points, f, b)))?;
             }
-            let o = oracle(trace, warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
+            let o = oracle_time(trace, warmup, b);
             writeln!(out, " {:>11}", seconds(o))?;
         }
         Ok(())
@@ -454,7 +475,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             threads,
             &progress(path.display().to_string(), specs.len()),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| sweep_failed(&path.display().to_string(), e))?;
         writeln!(
             out,
             "mean detection time at each budget (mistakes per peer-hour); - where none meets it"
@@ -500,7 +521,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             threads,
             &progress(scenario.name().to_owned(), specs.len()),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| sweep_failed(scenario.name(), e))?;
         if !header_done {
             table_header(&mut out, &families_of(&points)).map_err(io)?;
             header_done = true;
@@ -652,7 +673,7 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
         threads(None)?,
         &progress("tune".to_owned(), specs.len()),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| sweep_failed(&format!("{}: no recommendation", path.display()), e))?;
     let best = points
         .iter()
         .filter(|p| p.score.mistake_rate_per_hour <= budget)
