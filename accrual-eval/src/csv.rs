@@ -9,9 +9,13 @@ use crate::rtt::TraceError;
 /// memory whole, so a file without line ends must not be read without a bound.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// Calls `row(line_number, line)` for every data line of `reader` after checking that the
 /// first non-comment line is `header`. Lines starting with `#` and blank lines are skipped;
-/// line numbers count from 1 over the whole file. A line longer than [`MAX_LINE`] bytes is an
+/// line numbers count from 1 over the whole file. A byte-order mark at the start of the file is
+/// skipped. A line longer than [`MAX_LINE`] bytes is an
 /// error; no more than that is read of it.
 pub(crate) fn for_each_row(
     mut reader: impl BufRead,
@@ -37,6 +41,11 @@ pub(crate) fn for_each_row(
         }
         n += 1;
         let content = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        // A byte-order mark some editors write at the start of a UTF-8 file is not content.
+        let content = match n {
+            1 => content.strip_prefix(BOM).unwrap_or(content),
+            _ => content,
+        };
         let content = content.strip_suffix(b"\r").unwrap_or(content);
         if content.len() > MAX_LINE {
             return Err(TraceError::LineTooLong {

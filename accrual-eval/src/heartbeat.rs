@@ -40,7 +40,8 @@ pub struct HeartbeatPeer {
 ///
 /// The file format (`qos-spec.md` §1): comment lines start with `#`; the header
 /// `peer,seq,send_ns,recv_ns` is required; `send_ns` may be empty; rows need not be sorted;
-/// rows of the peer `@monitor` are the monitor's evaluation ticks.
+/// rows of the peer `@monitor` are the monitor's evaluation ticks. Spaces around a field are
+/// ignored, peer ids included.
 ///
 /// ```
 /// use accrual_eval::HeartbeatTrace;
@@ -76,6 +77,8 @@ impl HeartbeatTrace {
         let mut index: HashMap<String, usize> = HashMap::new();
         for_each_row(reader, path, HEADER, |n, line| {
             let [peer, seq, send, recv] = fields::<4>(line, path, n)?;
+            // Ids are trimmed, as in RTT traces: `db-1` and ` db-1` are one peer.
+            let peer = peer.trim();
             if peer.is_empty() {
                 return Err(TraceError::EmptyPeer {
                     path: path.to_owned(),
@@ -83,7 +86,7 @@ impl HeartbeatTrace {
                 });
             }
             let seq = whole_number(seq, path, n, 2, "seq")?;
-            let send = if send.is_empty() {
+            let send = if send.trim().is_empty() {
                 None
             } else {
                 Some(whole_number(send, path, n, 3, "send_ns")?)

@@ -542,3 +542,44 @@ fn nothing_scored_is_refused_naming_why() {
         assert!(out.stdout.is_empty(), "nothing recommended or tabled");
     }
 }
+
+/// `gen` and `eval` refuse zero peers alike, with the same message.
+#[test]
+fn zero_peers_are_refused_alike() {
+    let d = dir("zero");
+    let out = d.join("z.csv");
+    for args in [
+        &["gen", "--scenario", "lan", "--peers", "0", "--out", s(&out)][..],
+        &["eval", "--peers", "0", "--out", s(&d.join("r"))][..],
+    ] {
+        refused_with(&accrual(args), "error: --peers: must be at least 1");
+    }
+    assert!(!out.exists());
+}
+
+/// A trace saved with a byte-order mark reads as without one.
+#[test]
+fn a_trace_with_a_byte_order_mark_is_read() {
+    let d = dir("bom");
+    let trace = gen_trace(&d);
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(std::fs::read(&trace).unwrap());
+    // The BOM must come first: drop the comment line the generator writes.
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replacen("# accrual heartbeat trace v1\n", "", 1);
+    let bom = d.join("bom.csv");
+    std::fs::write(&bom, text).unwrap();
+    let args = |t: &Path| -> Vec<String> {
+        ["eval", "--trace", s(t), "--detector", "fixed:timeout=1s"]
+            .map(String::from)
+            .to_vec()
+    };
+    let a = ok(&accrual(
+        &args(&trace).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let b = ok(&accrual(
+        &args(&bom).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(a, b);
+}

@@ -575,3 +575,60 @@ fn nothing_scored_is_an_error_naming_why() {
     assert!(few.to_string().contains("too few heartbeats"));
     assert_eq!(score(&[], 0, &[]), Err(NotScored::NoPeers));
 }
+
+/// A detector spec prints back to itself, its numbers in a short form: a spec parsed from any
+/// text prints to text that parses to the same spec.
+#[test]
+fn specs_print_back_to_themselves_with_short_numbers() {
+    for text in [
+        "phi-normal:threshold=1e308",
+        "phi-akka:threshold=1e-300",
+        "phi-exp:threshold=0.30000000000000004",
+        "adaptive:rate=1e-300",
+        "adaptive:rate=5e300",
+        "adaptive:threshold=123456789012345678901234567890",
+        "default:regime=1e-300",
+        "default:regime=999.9999999999999",
+        "chen:alpha=1ns,window=7",
+        "fixed:timeout=8640000s",
+    ] {
+        let spec: DetectorSpec = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let shown = spec.to_string();
+        assert!(shown.len() < 120, "{text}: {shown}");
+        assert_eq!(
+            shown.parse::<DetectorSpec>().unwrap(),
+            spec,
+            "{text}: {shown}"
+        );
+    }
+    let spec: DetectorSpec = "phi-normal:threshold=1e308".parse().unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "phi-normal:threshold=1e308,window=1000,min-std=0ns,pause=0ns,first=1s"
+    );
+    // Errors print numbers short too.
+    let e = "default:regime=1e308".parse::<DetectorSpec>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "adaptive.regime_factor: 1e308 is outside 0 ..= 1000"
+    );
+}
+
+/// Peer ids and empty fields are trimmed in heartbeat traces, as in RTT traces; a byte-order
+/// mark at the start is skipped.
+#[test]
+fn heartbeat_fields_are_trimmed_and_a_leading_bom_skipped() {
+    let text =
+        "\u{feff}peer,seq,send_ns,recv_ns\n db-1 ,0, ,1000\ndb-1,1,,2000\n @monitor ,0,5,5\n";
+    let t = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap();
+    assert_eq!(t.peers.len(), 1);
+    assert_eq!(t.peers[0].name, "db-1");
+    assert_eq!(t.peers[0].rows.len(), 2);
+    assert_eq!(t.peers[0].rows[0].send, None);
+    assert_eq!(t.ticks, vec![5]);
+    let e = HeartbeatTrace::parse(" ,0,,1000\n".as_bytes(), "t.csv");
+    assert!(e.is_err());
+    let e = HeartbeatTrace::parse("peer,seq,send_ns,recv_ns\n  ,0,,1000\n".as_bytes(), "t.csv")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "t.csv:2:1: empty peer id");
+}

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use accrual::Nanos;
 use accrual_eval::hb_gen::{self, Scenario};
 use accrual_eval::rtt::TimeoutSpec;
-use accrual_eval::spec::Tuned;
+use accrual_eval::spec::{Tuned, short};
 use accrual_eval::{
-    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Point, RttTrace, best_within,
-    evaluate, frontier, oracle, replay_timeouts, timeout_oracle,
+    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Point, RttTrace, SpecError,
+    best_within, evaluate, frontier, oracle, replay_timeouts, timeout_oracle,
 };
 use clap::{Parser, Subcommand};
 
@@ -282,7 +282,10 @@ fn check_rows(scenario: Scenario, peers: usize, duration: Nanos, flag: &str) -> 
 
 fn check_budgets(budgets: &[f64]) -> Result<()> {
     match budgets.iter().find(|b| !b.is_finite() || **b < 0.0) {
-        Some(b) => Err(usage(format!("--budget: {b} is not a non-negative number"))),
+        Some(b) => Err(usage(format!(
+            "--budget: {} is not a non-negative number",
+            short(*b)
+        ))),
         None => Ok(()),
     }
 }
@@ -382,9 +385,6 @@ fn oracle_time(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> f64 {
 fn sweep_failed(what: &str, e: EvalError) -> Failure {
     let hint = match e {
         EvalError::NotScored(NotScored::WarmupTooLarge { .. }) => "; lower --warmup",
-        EvalError::NotScored(NotScored::TooFewHeartbeats { .. }) => {
-            "; each peer needs at least two heartbeats"
-        }
         _ => "",
     };
     Failure::Run(format!("{what}: {e}{hint}"))
@@ -596,7 +596,8 @@ fn timeouts(trace: &Path, policies: &[String], budgets: &[f64], json: Option<&Pa
     }
     let mut points = Vec::new();
     for s in &specs {
-        let report = replay_timeouts(&trace, &s.config).map_err(|e| e.to_string())?;
+        let report = replay_timeouts(&trace, &s.config)
+            .map_err(|e| usage(format!("--policy `{s}`: {}", SpecError::Config(e))))?;
         points.push((s, report));
     }
     let as_points: Vec<accrual_eval::TimeoutPoint> = points
@@ -684,7 +685,8 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
         })
         .ok_or_else(|| {
             format!(
-                "no rate in the adaptive grid meets {budget} mistakes per peer-hour on this trace"
+                "no rate in the adaptive grid meets {} mistakes per peer-hour on this trace",
+                short(budget)
             )
         })?;
     let tuned = Tuned {
@@ -700,8 +702,9 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let text = if format == "toml" {
         format!(
-            "# accrual tune: the default detector for {} within {budget} mistakes per peer-hour\n# {summary}\n{}",
+            "# accrual tune: the default detector for {} within {} mistakes per peer-hour\n# {summary}\n{}",
             path.display(),
+            short(budget),
             toml::to_string(&tuned).map_err(|e| e.to_string())?
         )
     } else {
