@@ -553,7 +553,7 @@ fn nothing_scored_is_an_error_naming_why() {
     assert_eq!(oracle(&trace, 4, 1.0), Err(too_large));
     assert_eq!(best_fixed_timeout(&replays, 4, 1.0), None);
     assert_eq!(
-        evaluate(&trace, &[spec.clone()], 4, 1, &|_| {}),
+        evaluate(&trace, std::slice::from_ref(&spec), 4, 1, &|_| {}),
         Err(EvalError::NotScored(too_large))
     );
     let text = too_large.to_string();
