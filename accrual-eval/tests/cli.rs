@@ -402,7 +402,7 @@ fn sizes_beyond_the_limits_are_refused_before_anything_is_built() {
                 "--out",
                 o,
             ],
-            "--peers and --duration: 20 lan peers over 9000000s may give 1890000021 rows",
+            "--peers and --duration: a lan trace of 20 peers over 9000000s may hold 1890000021 rows",
         ),
         (
             &[

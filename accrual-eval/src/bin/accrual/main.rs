@@ -273,7 +273,8 @@ fn check_rows(scenario: Scenario, peers: usize, duration: Nanos, flag: &str) -> 
     let rows = scenario.rows_at_most(peers, duration);
     if rows > MAX_ROWS {
         return Err(usage(format!(
-            "{flag} and --duration: {peers} {scenario} peers over {duration} may give {rows} rows (a heartbeat every {} per peer, and the monitor's ticks), more than the limit of {MAX_ROWS}; lower {flag} or --duration",
+            "{flag} and --duration: a {scenario} trace of {peers} {} over {duration} may hold {rows} rows (a heartbeat every {} per peer, and the monitor's ticks), more than the limit of {MAX_ROWS}; lower {flag} or --duration",
+            if peers == 1 { "peer" } else { "peers" },
             scenario.shortest_interval()
         )));
     }
