@@ -346,7 +346,7 @@ impl std::fmt::Display for NotScored {
             NotScored::WarmupTooLarge { warmup, most } => write!(
                 f,
                 "nothing scored: the warmup of {warmup} heartbeats is too large (the most any peer has is {most}, so the warmup must be at most {})",
-                most - 2
+                most.saturating_sub(2)
             ),
         }
     }

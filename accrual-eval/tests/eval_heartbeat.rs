@@ -573,6 +573,9 @@ fn nothing_scored_is_an_error_naming_why() {
         Err(EvalError::NotScored(few))
     );
     assert!(few.to_string().contains("too few heartbeats"));
+    // Built by hand with counts `score` never gives, the message still prints.
+    let odd = NotScored::WarmupTooLarge { warmup: 0, most: 0 };
+    assert!(odd.to_string().contains("at most 0"), "{odd}");
     assert_eq!(score(&[], 0, &[]), Err(NotScored::NoPeers));
 }
 
