@@ -53,8 +53,9 @@ fn default_frontier(
                 replay_peer(p, &mut d, t)
             })
             .collect();
-        let s = score(&peers, warmup, &trace.ticks);
-        if s.mistake_rate_per_hour <= budget {
+        if let Ok(s) = score(&peers, warmup, &trace.ticks)
+            && s.mistake_rate_per_hour <= budget
+        {
             best = best.min(s.detection_time_mean_s);
         }
         t += 0.25;
@@ -257,6 +258,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             for budget in BUDGETS {
                 let ours = default_frontier(&trace, cfg, budget, warmup);
                 let best = oracle(&trace, warmup, budget)
+                    .ok()
+                    .flatten()
                     .map_or(f64::INFINITY, |(s, _)| s.detection_time_mean_s);
                 // Seconds and the default's ratio to them, or "-" where not computed.
                 let shown = |t: f64| (format!("{t:.3}s"), format!("{:.3}", ours / t));

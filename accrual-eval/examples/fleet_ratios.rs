@@ -120,17 +120,21 @@ fn main() -> Result<(), Box<dyn Error>> {
                 for (b, &budget) in BUDGETS.iter().enumerate() {
                     let ours = replays
                         .iter()
-                        .map(|r| score(r, warmup, &trace.ticks))
+                        // A fleet with nothing scored at this warmup has no point.
+                        .filter_map(|r| score(r, warmup, &trace.ticks).ok())
                         .filter(|s| s.mistake_rate_per_hour <= budget)
                         .map(|s| s.detection_time_mean_s)
                         .fold(f64::INFINITY, f64::min);
-                    let fixed = best_fixed_timeout(&replays[0], warmup, budget);
+                    let fixed = best_fixed_timeout(&replays[0], warmup, budget).unwrap_or(f64::NAN);
                     let ratio = ours / fixed;
                     ratios[w * BUDGETS.len() + b].push(ratio);
                     let best = if with_oracle {
-                        oracle(&trace, warmup, budget).map_or("-".into(), |(s, _)| {
-                            format!("{:.3}", s.detection_time_mean_s / fixed)
-                        })
+                        oracle(&trace, warmup, budget)
+                            .ok()
+                            .flatten()
+                            .map_or("-".into(), |(s, _)| {
+                                format!("{:.3}", s.detection_time_mean_s / fixed)
+                            })
                     } else {
                         "-".into()
                     };

@@ -1,13 +1,22 @@
 //! The line reading both trace formats share: comments, blank lines, the required header, and
 //! strict whole-number fields.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use crate::rtt::TraceError;
 
+/// The longest line a trace may have, in bytes (its line end excluded). A line is read into
+/// memory whole, so a file without line ends must not be read without a bound.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// Calls `row(line_number, line)` for every data line of `reader` after checking that the
 /// first non-comment line is `header`. Lines starting with `#` and blank lines are skipped;
-/// line numbers count from 1 over the whole file.
+/// line numbers count from 1 over the whole file. A byte-order mark at the start of the file is
+/// skipped. A line longer than [`MAX_LINE`] bytes is an
+/// error; no more than that is read of it.
 pub(crate) fn for_each_row(
     mut reader: impl BufRead,
     path: &str,
@@ -15,19 +24,40 @@ pub(crate) fn for_each_row(
     mut row: impl FnMut(u64, &str) -> Result<(), TraceError>,
 ) -> Result<(), TraceError> {
     let mut seen_header = false;
-    let mut buf = String::new();
+    let mut bytes = Vec::new();
     let mut n = 0u64;
     loop {
-        buf.clear();
-        let read = reader.read_line(&mut buf).map_err(|e| TraceError::Io {
-            path: path.to_owned(),
-            message: format!("line {}: {e}", n + 1),
-        })?;
+        bytes.clear();
+        // At most one byte past the limit (and the `\r\n` line end), to tell a long line.
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 3)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| TraceError::Io {
+                path: path.to_owned(),
+                message: format!("line {}: {e}", n + 1),
+            })?;
         if read == 0 {
             break;
         }
         n += 1;
-        let line = buf.trim_end_matches(['\n', '\r']);
+        let content = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        // A byte-order mark some editors write at the start of a UTF-8 file is not content.
+        let content = match n {
+            1 => content.strip_prefix(BOM).unwrap_or(content),
+            _ => content,
+        };
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.len() > MAX_LINE {
+            return Err(TraceError::LineTooLong {
+                path: path.to_owned(),
+                line: n,
+                max: MAX_LINE,
+            });
+        }
+        let line = std::str::from_utf8(content).map_err(|e| TraceError::Io {
+            path: path.to_owned(),
+            message: format!("line {n}: not UTF-8: {e}"),
+        })?;
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }

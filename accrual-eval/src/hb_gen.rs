@@ -46,6 +46,9 @@ pub enum Scenario {
 /// The heartbeat interval of generated traces.
 pub const INTERVAL: Nanos = Nanos::from_millis(100);
 
+/// The most peers a [`Mix`] may hold, and the most the `accrual` command generates.
+pub const MAX_PEERS: usize = 100_000;
+
 impl Scenario {
     /// The built-in suite, in report order.
     pub const ALL: [Scenario; 8] = [
@@ -68,6 +71,37 @@ impl Scenario {
         Scenario::CloudVm,
         Scenario::Jvm,
     ];
+
+    /// The shortest time between two heartbeats a peer of this scenario is scheduled to send:
+    /// [`INTERVAL`], or in `random` the shortest interval its priors draw (20 ms) run fast by
+    /// the largest clock drift.
+    pub fn shortest_interval(self) -> Nanos {
+        match self {
+            // 20 ms / (1 + 200 ppm), rounded down.
+            Scenario::Random => Nanos::from_nanos(19_996_000),
+            _ => INTERVAL,
+        }
+    }
+
+    /// An upper bound on the rows a trace of `peers` peers over `duration` can hold: every
+    /// peer's heartbeats, at most one per [`shortest_interval`](Self::shortest_interval) plus
+    /// one, and the monitor's ticks, counted as one more such peer. Callers check it against a
+    /// limit of their own before generating, since a generated trace is held in memory.
+    ///
+    /// ```
+    /// use accrual_eval::hb_gen::{Scenario, generate};
+    /// use accrual::Nanos;
+    ///
+    /// let d = Nanos::from_secs(60);
+    /// let t = generate(Scenario::Random, 2, 5, d);
+    /// let rows = (t.rows() + t.ticks.len()) as u128;
+    /// assert!(rows <= Scenario::Random.rows_at_most(5, d));
+    /// assert_eq!(Scenario::Lan.rows_at_most(5, d), 6 * 601);
+    /// ```
+    pub fn rows_at_most(self, peers: usize, duration: Nanos) -> u128 {
+        let per_peer = u128::from(duration.as_nanos() / self.shortest_interval().as_nanos()) + 1;
+        (peers as u128 + 1) * per_peer
+    }
 
     /// The scenario's name.
     pub fn name(self) -> &'static str {
@@ -298,7 +332,8 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// A mix of these kinds and counts; at least one peer, no fleet scenario among the kinds.
+    /// A mix of these kinds and counts; at least one peer and at most [`MAX_PEERS`] in all, no
+    /// fleet scenario among the kinds.
     pub fn new(kinds: Vec<(Scenario, usize)>) -> Result<Self, MixError> {
         if let Some(&(kind, _)) = kinds.iter().find(|(k, _)| !Scenario::KINDS.contains(k)) {
             return Err(MixError::Kind {
@@ -308,6 +343,10 @@ impl Mix {
         }
         if kinds.iter().all(|&(_, n)| n == 0) {
             return Err(MixError::Empty);
+        }
+        let total: u128 = kinds.iter().map(|&(_, n)| n as u128).sum();
+        if total > MAX_PEERS as u128 {
+            return Err(MixError::TooManyPeers { total });
         }
         Ok(Mix { kinds })
     }
@@ -391,6 +430,11 @@ pub enum MixError {
     },
     /// No peers at all.
     Empty,
+    /// More than [`MAX_PEERS`] peers in all.
+    TooManyPeers {
+        /// The counts' sum.
+        total: u128,
+    },
 }
 
 impl fmt::Display for MixError {
@@ -404,6 +448,10 @@ impl fmt::Display for MixError {
                 write!(f, "mix entry `{entry}`: the count must be a whole number")
             }
             MixError::Empty => write!(f, "a mix needs at least one peer"),
+            MixError::TooManyPeers { total } => write!(
+                f,
+                "the counts add up to {total} peers, more than the limit of {MAX_PEERS}"
+            ),
         }
     }
 }
@@ -444,7 +492,8 @@ pub fn generate_mix(mix: &Mix, seed: u64, duration: Nanos) -> HeartbeatTrace {
 fn link(kind: Scenario, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
     let interval = INTERVAL.as_nanos() as f64;
     let between = |rng: &mut Rng, lo: f64, hi: f64| lo + (hi - lo) * rng.unit();
-    let mut out = Vec::with_capacity((duration / interval) as usize + 1);
+    // Not reserved ahead: `duration` comes from the caller, and the vector grows as it fills.
+    let mut out = Vec::new();
     let base = match kind {
         Scenario::Datacenter => between(rng, 0.5, 2.0) * MS,
         Scenario::Wan => between(rng, 30.0, 150.0) * MS,
@@ -630,7 +679,7 @@ impl RandomLink {
     fn heartbeats(&self, rng: &mut Rng, duration: f64) -> Vec<(u64, f64, f64)> {
         // The sender's timer runs on its own clock: `interval` of its time is this much of ours.
         let period = self.interval / (1.0 + self.drift);
-        let mut out = Vec::with_capacity((duration / period) as usize + 1);
+        let mut out = Vec::new();
         let mut base = self.base;
         let mut next_route = self.routes.map_or(f64::INFINITY, |m| rng.exponential(m));
         let (mut congested_until, mut next_congestion) = (

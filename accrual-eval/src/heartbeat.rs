@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+pub use crate::csv::MAX_LINE;
 use crate::csv::{fields, for_each_row, whole_number};
 use crate::rtt::TraceError;
 use accrual::detector::{Arrival, Detector};
@@ -39,7 +40,8 @@ pub struct HeartbeatPeer {
 ///
 /// The file format (`qos-spec.md` §1): comment lines start with `#`; the header
 /// `peer,seq,send_ns,recv_ns` is required; `send_ns` may be empty; rows need not be sorted;
-/// rows of the peer `@monitor` are the monitor's evaluation ticks.
+/// rows of the peer `@monitor` are the monitor's evaluation ticks. Spaces around a field are
+/// ignored, peer ids included.
 ///
 /// ```
 /// use accrual_eval::HeartbeatTrace;
@@ -75,6 +77,8 @@ impl HeartbeatTrace {
         let mut index: HashMap<String, usize> = HashMap::new();
         for_each_row(reader, path, HEADER, |n, line| {
             let [peer, seq, send, recv] = fields::<4>(line, path, n)?;
+            // Ids are trimmed, as in RTT traces: `db-1` and ` db-1` are one peer.
+            let peer = peer.trim();
             if peer.is_empty() {
                 return Err(TraceError::EmptyPeer {
                     path: path.to_owned(),
@@ -82,7 +86,7 @@ impl HeartbeatTrace {
                 });
             }
             let seq = whole_number(seq, path, n, 2, "seq")?;
-            let send = if send.is_empty() {
+            let send = if send.trim().is_empty() {
                 None
             } else {
                 Some(whole_number(send, path, n, 3, "send_ns")?)
@@ -213,8 +217,8 @@ pub fn replay_peer_rates(
 
 /// The best fixed timeout chosen with hindsight on replayed peers, scored from arrival
 /// `warmup` of each: the smallest `T` with at most `budget` gaps longer than it per peer-hour,
-/// in seconds (its mean detection time is `T` itself). 0 when no gap is scored.
-pub fn best_fixed_timeout(replay: &[PeerReplay], warmup: usize, budget: f64) -> f64 {
+/// in seconds (its mean detection time is `T` itself). `None` when no gap is scored.
+pub fn best_fixed_timeout(replay: &[PeerReplay], warmup: usize, budget: f64) -> Option<f64> {
     let (mut gaps, mut observed) = (Vec::new(), 0u64);
     for p in replay {
         let a = p.arrivals.get(warmup..).unwrap_or_default();
@@ -223,9 +227,13 @@ pub fn best_fixed_timeout(replay: &[PeerReplay], warmup: usize, budget: f64) -> 
         }
         gaps.extend(a.windows(2).map(|w| w[1] - w[0]));
     }
+    if gaps.is_empty() {
+        return None;
+    }
     gaps.sort_unstable_by(|a, b| b.cmp(a));
     let allowed = (budget * observed as f64 / 3.6e12).floor() as usize;
-    gaps.get(allowed).map_or(0.0, |&g| g as f64 / 1e9)
+    // More gaps allowed than there are: no gap need be waited out.
+    Some(gaps.get(allowed).map_or(0.0, |&g| g as f64 / 1e9))
 }
 
 /// The replay of §2, asking each deadline at the threshold `threshold` names for the detector
@@ -290,9 +298,92 @@ pub struct Score {
     pub tick_sampled_suspicions: Option<u64>,
 }
 
+/// Why nothing could be scored (`qos-spec.md` §2 step 3): the metrics are then undefined,
+/// never 0. A peer is scored from its accepted arrival `warmup` on, and only an arrival with a
+/// next one gives a sample, so at least one peer needs `warmup + 2` accepted arrivals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotScored {
+    /// The trace has no peers.
+    NoPeers,
+    /// No peer has two accepted heartbeats, whatever the warmup.
+    TooFewHeartbeats {
+        /// The most accepted heartbeats of any peer (0 or 1).
+        most: usize,
+    },
+    /// The warmup skips every heartbeat that has a next one.
+    WarmupTooLarge {
+        /// The warmup asked for.
+        warmup: usize,
+        /// The most accepted heartbeats of any peer: the warmup must be below `most − 1`.
+        most: usize,
+    },
+}
+
+impl NotScored {
+    /// Why nothing is scored, given the most accepted arrivals of any peer (`None`: no peers);
+    /// `None` when something is.
+    fn of(most: Option<usize>, warmup: usize) -> Option<NotScored> {
+        match most {
+            None => Some(NotScored::NoPeers),
+            Some(most) if most < 2 => Some(NotScored::TooFewHeartbeats { most }),
+            Some(most) if most < warmup.saturating_add(2) => {
+                Some(NotScored::WarmupTooLarge { warmup, most })
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for NotScored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotScored::NoPeers => write!(f, "nothing scored: the trace has no peers"),
+            NotScored::TooFewHeartbeats { most } => write!(
+                f,
+                "nothing scored: too few heartbeats (no peer has two accepted heartbeats; the most is {most})"
+            ),
+            NotScored::WarmupTooLarge { warmup, most } => write!(
+                f,
+                "nothing scored: the warmup of {warmup} heartbeats is too large (the most any peer has is {most}, so the warmup must be at most {})",
+                most.saturating_sub(2)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotScored {}
+
+/// Whether anything of `trace` is scored with `warmup`: the accepted arrivals (§2 step 1) of
+/// each peer, counted without a detector. [`score`] of any replay of `trace` fails exactly when
+/// this does.
+///
+/// ```
+/// use accrual_eval::HeartbeatTrace;
+/// use accrual_eval::heartbeat::{NotScored, scorable};
+///
+/// let text = "peer,seq,send_ns,recv_ns\na,0,,1000\na,1,,2000\na,2,,3000\n";
+/// let t = HeartbeatTrace::parse(text.as_bytes(), "inline").unwrap();
+/// assert_eq!(scorable(&t, 1), Ok(()));
+/// assert_eq!(scorable(&t, 2), Err(NotScored::WarmupTooLarge { warmup: 2, most: 3 }));
+/// ```
+pub fn scorable(trace: &HeartbeatTrace, warmup: usize) -> Result<(), NotScored> {
+    let most = trace
+        .peers
+        .iter()
+        .map(|p| replay_peer(p, &mut Never::default(), 1.0).arrivals.len())
+        .max();
+    NotScored::of(most, warmup).map_or(Ok(()), Err)
+}
+
 /// Scores replayed peers (§2 steps 3–5 and the fleet metrics; §3 when `ticks` is not empty),
-/// skipping the first `warmup` accepted arrivals of each peer.
-pub fn score(peers: &[PeerReplay], warmup: usize, ticks: &[u64]) -> Score {
+/// skipping the first `warmup` accepted arrivals of each peer. Fails when nothing is scored:
+/// no peer has `warmup + 2` accepted arrivals.
+pub fn score(peers: &[PeerReplay], warmup: usize, ticks: &[u64]) -> Result<Score, NotScored> {
+    let most = peers.iter().map(|p| p.arrivals.len()).max();
+    if let Some(why) = NotScored::of(most, warmup) {
+        return Err(why);
+    }
     let (mut observed, mut mistakes, mut mistake_time, mut stale) = (0f64, 0u64, 0f64, 0u64);
     let mut detection: Vec<f64> = Vec::new();
     for p in peers {
@@ -317,18 +408,11 @@ pub fn score(peers: &[PeerReplay], warmup: usize, ticks: &[u64]) -> Score {
     }
     detection.sort_by(f64::total_cmp);
     let observed_s = observed / 1e9;
-    let mean = if detection.is_empty() {
-        0.0
-    } else {
-        detection.iter().sum::<f64>() / detection.len() as f64 / 1e9
-    };
-    let p99 = if detection.is_empty() {
-        0.0
-    } else {
-        let i = ((0.99 * detection.len() as f64).floor() as usize).min(detection.len() - 1);
-        detection[i] / 1e9
-    };
-    Score {
+    // Not empty: some peer has `warmup + 2` arrivals, each of which but the last gives a sample.
+    let mean = detection.iter().sum::<f64>() / detection.len() as f64 / 1e9;
+    let i = ((0.99 * detection.len() as f64).floor() as usize).min(detection.len() - 1);
+    let p99 = detection.get(i).map_or(f64::NAN, |d| d / 1e9);
+    Ok(Score {
         peers: peers.len() as u64,
         observed_s,
         mistakes,
@@ -351,7 +435,7 @@ pub fn score(peers: &[PeerReplay], warmup: usize, ticks: &[u64]) -> Score {
         detection_time_p99_s: p99,
         stale,
         tick_sampled_suspicions: (!ticks.is_empty()).then(|| tick_sampled(peers, ticks)),
-    }
+    })
 }
 
 /// §3: each peer's verdict at each tick (suspect iff the tick is later than the deadline of
@@ -384,14 +468,22 @@ fn tick_sampled(peers: &[PeerReplay], ticks: &[u64]) -> u64 {
 
 /// The per-peer oracle of §5: each peer's own fixed timeout, chosen with the whole trace in
 /// view, minimising the fleet's mean detection time with at most `budget` mistakes per
-/// peer-hour; returns the score of that assignment and the timeouts chosen. `None` only if no
-/// assignment meets the budget.
-pub fn oracle(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> Option<(Score, Vec<Nanos>)> {
+/// peer-hour; returns the score of that assignment and the timeouts chosen. `Ok(None)` only if
+/// no assignment meets the budget; an error when nothing is scored.
+pub fn oracle(
+    trace: &HeartbeatTrace,
+    warmup: usize,
+    budget: f64,
+) -> Result<Option<(Score, Vec<Nanos>)>, NotScored> {
     let replays: Vec<PeerReplay> = trace
         .peers
         .iter()
         .map(|p| replay_peer(p, &mut Never::default(), 1.0))
         .collect();
+    let most = replays.iter().map(|p| p.arrivals.len()).max();
+    if let Some(why) = NotScored::of(most, warmup) {
+        return Err(why);
+    }
     let mut observed = 0f64;
     // Per peer: each scored arrival with a successor waits the timeout; gaps above it are
     // mistakes.
@@ -410,7 +502,9 @@ pub fn oracle(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> Option<(Sco
         })
         .collect();
     let allowed = (budget * observed / 1e9 / 3600.0).floor().max(0.0) as u64;
-    let chosen = crate::oracle::hindsight(&groups, allowed)?.choices;
+    let Some(chosen) = crate::oracle::hindsight(&groups, allowed).map(|h| h.choices) else {
+        return Ok(None);
+    };
     let fixed: Vec<PeerReplay> = replays
         .into_iter()
         .zip(&chosen)
@@ -423,10 +517,8 @@ pub fn oracle(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> Option<(Sco
             ..p
         })
         .collect();
-    Some((
-        score(&fixed, warmup, &trace.ticks),
-        chosen.into_iter().map(Nanos).collect(),
-    ))
+    let scored = score(&fixed, warmup, &trace.ticks)?;
+    Ok(Some((scored, chosen.into_iter().map(Nanos).collect())))
 }
 
 /// A detector that never suspects: the replay's acceptance rules with no model.

@@ -24,15 +24,15 @@ pub mod run;
 pub mod spec;
 
 pub use heartbeat::{
-    HeartbeatTrace, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer, replay_peer_rate,
-    replay_peer_rates, score,
+    HeartbeatTrace, NotScored, PeerReplay, Score, best_fixed_timeout, oracle, replay_peer,
+    replay_peer_rate, replay_peer_rates, scorable, score,
 };
 pub use rng::Rng;
 pub use rtt::{
     Probe, RttPeer, RttTrace, TimeoutPoint, TimeoutReport, TraceError, best_within,
     replay_timeouts, sweep_timeouts, timeout_oracle,
 };
-pub use run::{Point, evaluate, frontier};
+pub use run::{EvalError, Point, evaluate, frontier};
 pub use spec::{DetectorSpec, Family, SpecError};
 
 /// Looks up a scenario by name among `all`, or says which names exist.

@@ -30,7 +30,8 @@ pub struct RttPeer {
 /// A round-trip-time trace: probes per peer.
 ///
 /// The file format (`qos-spec.md` §6): comment lines start with `#`; the header
-/// `peer,sent_ns,rtt_ns` is required; `rtt_ns` is empty for a probe that got no reply.
+/// `peer,sent_ns,rtt_ns` is required; `rtt_ns` is empty for a probe that got no reply. Spaces
+/// around a field are ignored, peer ids included.
 ///
 /// ```
 /// use accrual_eval::RttTrace;
@@ -63,7 +64,8 @@ pub enum TraceError {
         /// The file.
         path: String,
     },
-    /// The header is not the one the format requires.
+    /// The header is not the one the format requires. Its message shows the header found
+    /// escaped, so that a character one cannot see (a stray byte-order mark, a tab) shows.
     BadHeader {
         /// The file.
         path: String,
@@ -84,6 +86,15 @@ pub enum TraceError {
         expected: usize,
         /// Fields found.
         found: usize,
+    },
+    /// A line is longer than [`MAX_LINE`](crate::heartbeat::MAX_LINE) bytes.
+    LineTooLong {
+        /// The file.
+        path: String,
+        /// Its line.
+        line: u64,
+        /// The longest line allowed, in bytes.
+        max: usize,
     },
     /// A row's peer id is empty.
     EmptyPeer {
@@ -119,7 +130,7 @@ impl fmt::Display for TraceError {
                 found,
             } => write!(
                 f,
-                "{path}:{line}: header must be `{expected}`, found `{found}`"
+                "{path}:{line}: header must be `{expected}`, found {found:?}"
             ),
             TraceError::FieldCount {
                 path,
@@ -130,6 +141,9 @@ impl fmt::Display for TraceError {
                 f,
                 "{path}:{line}: expected {expected} fields, found {found}"
             ),
+            TraceError::LineTooLong { path, line, max } => {
+                write!(f, "{path}:{line}: line longer than {max} bytes")
+            }
             TraceError::EmptyPeer { path, line } => write!(f, "{path}:{line}:1: empty peer id"),
             TraceError::BadNumber {
                 path,
@@ -569,8 +583,11 @@ impl std::str::FromStr for TimeoutSpec {
     }
 }
 
+/// The spec is written back with [`short`](crate::spec::short) numbers, so that it parses back
+/// to itself.
 impl fmt::Display for TimeoutSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::spec::short;
         use accrual::TimeoutPolicy;
         let c = &self.config;
         match c.policy {
@@ -586,9 +603,13 @@ impl fmt::Display for TimeoutSpec {
                 margin,
             } => write!(
                 f,
-                "quantile:quantile={quantile},multiplier={multiplier},margin={margin}"
+                "quantile:quantile={},multiplier={},margin={margin}",
+                short(quantile),
+                short(multiplier)
             ),
-            TimeoutPolicy::Adaptive { quantile, .. } => write!(f, "default:quantile={quantile}"),
+            TimeoutPolicy::Adaptive { quantile, .. } => {
+                write!(f, "default:quantile={}", short(quantile))
+            }
         }
     }
 }

@@ -109,7 +109,8 @@ pub fn generate(
 const MS: f64 = 1e6;
 
 fn link(kind: RttScenario, rng: &mut Rng, n: usize, interval: f64) -> Vec<Probe> {
-    let mut out = Vec::with_capacity(n);
+    // Not reserved ahead: `n` comes from the caller, and the vector grows as it fills.
+    let mut out = Vec::new();
     let between = |rng: &mut Rng, lo: f64, hi: f64| lo + (hi - lo) * rng.unit();
     match kind {
         // `Mixed` is resolved to a concrete kind per peer before this point.

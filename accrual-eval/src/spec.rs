@@ -212,8 +212,69 @@ impl fmt::Display for SpecError {
             ),
             SpecError::BadDuration { key, error } => write!(f, "{key}: {error}"),
             SpecError::BadNumber { key, value } => write!(f, "{key}: `{value}` is not a number"),
-            SpecError::Config(e) => write!(f, "{e}"),
+            SpecError::Config(e) => config_error(e, f),
         }
+    }
+}
+
+/// A number in a short form that parses back to the same `f64`: as written in decimal when
+/// that is short (`8`, `0.25`, `1000`), in scientific notation otherwise (`1e308`, `1.5e-7`).
+/// Both forms are Rust's shortest round-trip digits.
+///
+/// ```
+/// use accrual_eval::spec::short;
+///
+/// assert_eq!(short(8.0), "8");
+/// assert_eq!(short(0.001), "0.001");
+/// assert_eq!(short(1e308), "1e308");
+/// assert_eq!(short(-2.5e-9), "-2.5e-9");
+/// assert_eq!(short(0.1 + 0.2).parse::<f64>().unwrap(), 0.1 + 0.2);
+/// ```
+pub fn short(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 || !a.is_finite() || (1e-4..1e16).contains(&a) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// A configuration error as the library words it, its numbers in the [`short`] form.
+fn config_error(e: &ConfigError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match e {
+        ConfigError::NotFinite { field, value } => {
+            write!(f, "{field}: must be a finite number, not {}", short(*value))
+        }
+        ConfigError::NotPositive { field, value } => {
+            write!(f, "{field}: must be greater than 0, not {}", short(*value))
+        }
+        ConfigError::Negative { field, value } => {
+            write!(f, "{field}: must not be negative, not {}", short(*value))
+        }
+        ConfigError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        } => write!(
+            f,
+            "{field}: {} is outside {} ..= {}",
+            short(*value),
+            short(*min),
+            short(*max)
+        ),
+        ConfigError::InvertedThresholds {
+            lower,
+            lower_value,
+            upper,
+            upper_value,
+        } => write!(
+            f,
+            "{lower} ({}) must not exceed {upper} ({})",
+            short(*lower_value),
+            short(*upper_value)
+        ),
+        other => write!(f, "{other}"),
     }
 }
 
@@ -429,7 +490,8 @@ pub(crate) fn number(key: &str, value: &str) -> Result<f64, SpecError> {
 }
 
 impl fmt::Display for DetectorSpec {
-    /// The expanded spec: every key of the family, with its value.
+    /// The expanded spec: every key of the family, with its value, numbers in the [`short`]
+    /// form. It parses back to the same spec.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.phi;
         match self.family {
@@ -443,7 +505,7 @@ impl fmt::Display for DetectorSpec {
                 f,
                 "{}:threshold={},window={},min-std={},pause={},first={}",
                 self.family,
-                self.threshold,
+                short(self.threshold),
                 p.window,
                 p.min_std,
                 p.acceptable_pause,
@@ -452,18 +514,20 @@ impl fmt::Display for DetectorSpec {
             Family::PhiExp => write!(
                 f,
                 "phi-exp:threshold={},window={},first={}",
-                self.threshold, p.window, p.first_interval
+                short(self.threshold),
+                p.window,
+                p.first_interval
             ),
             Family::Adaptive => write!(
                 f,
                 "adaptive:{},memory={},first={},regime={},regime-window={}",
                 match self.rate {
-                    Some(r) => format!("rate={r}"),
-                    None => format!("threshold={}", self.threshold),
+                    Some(r) => format!("rate={}", short(r)),
+                    None => format!("threshold={}", short(self.threshold)),
                 },
                 self.adaptive.memory,
                 self.adaptive.first_interval,
-                self.adaptive.regime_factor,
+                short(self.adaptive.regime_factor),
                 self.adaptive.regime_window
             ),
         }

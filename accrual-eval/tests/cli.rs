@@ -373,3 +373,213 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: accrual"));
     }
 }
+
+/// A usage error: one line naming the problem, exit code 2 (as for clap's own usage errors),
+/// no panic and no abort.
+fn refused_with(out: &Output, needle: &str) {
+    fails_with(out, needle);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sizes_beyond_the_limits_are_refused_before_anything_is_built() {
+    let d = dir("sizes");
+    let out = d.join("g.csv");
+    let o = s(&out);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--duration",
+                "9000000s",
+                "--out",
+                o,
+            ],
+            "--peers and --duration: a lan trace of 20 peers over 9000000s may hold 1890000021 rows",
+        ),
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--duration",
+                "9000000s",
+                "--out",
+                o,
+            ],
+            "more than the limit of 50000000",
+        ),
+        (
+            &[
+                "gen",
+                "--scenario",
+                "lan",
+                "--peers",
+                "1000000000",
+                "--out",
+                o,
+            ],
+            "--peers: 1000000000 is more than the limit of 100000",
+        ),
+        (
+            &["gen", "--mix", "lan=18446744073709551615,jvm=1", "--out", o],
+            "--mix: the counts add up to 18446744073709551616 peers, more than the limit of 100000",
+        ),
+        (
+            &[
+                "gen",
+                "--mix",
+                "lan=100000",
+                "--duration",
+                "1000s",
+                "--out",
+                o,
+            ],
+            "--mix and --duration",
+        ),
+        (
+            &[
+                "eval",
+                "--duration",
+                "18446744073s",
+                "--peers",
+                "1",
+                "--out",
+                o,
+            ],
+            "more than the limit of 50000000",
+        ),
+        (
+            &["eval", "--peers", "1000000000", "--out", o],
+            "--peers: 1000000000 is more than the limit of 100000",
+        ),
+        (
+            &["eval", "--threads", "100000", "--out", o],
+            "--threads: 100000 is more than the limit of 256",
+        ),
+        (
+            &["eval", "--threads", "0", "--out", o],
+            "--threads: must be at least 1",
+        ),
+        (&["eval", "--budget", "-1"], "--budget"),
+        (
+            &["eval", "--detector", "fixed:timeout=soon", "--out", o],
+            "--detector",
+        ),
+    ];
+    for (args, needle) in cases {
+        refused_with(&accrual(args), needle);
+    }
+    assert!(!out.exists(), "nothing is written when refused");
+}
+
+#[test]
+fn a_large_thread_count_within_the_limit_runs() {
+    let d = dir("threads");
+    let trace = gen_trace(&d);
+    let table = ok(&accrual(&[
+        "eval",
+        "--trace",
+        s(&trace),
+        "--detector",
+        "fixed:timeout=1s",
+        "--threads",
+        "256",
+    ]));
+    assert!(table.contains("fixed"));
+}
+
+/// When nothing is scored the metrics are undefined: the command says why and exits non-zero,
+/// and `tune` recommends nothing, rather than reporting a detection time of 0.
+#[test]
+fn nothing_scored_is_refused_naming_why() {
+    let d = dir("unscored");
+    let trace = gen_trace(&d); // 60 s of 100 ms heartbeats: at most 600 a peer
+    let t = s(&trace);
+    let single = d.join("single.csv");
+    std::fs::write(
+        &single,
+        "peer,seq,send_ns,recv_ns\na,0,,1000\nb,0,,2000\n@monitor,0,0,0\n",
+    )
+    .unwrap();
+    let one = s(&single);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["tune", "--trace", t, "--budget", "1", "--warmup", "1000"],
+            "no recommendation: nothing scored: the warmup of 1000 heartbeats is too large",
+        ),
+        (
+            &[
+                "eval",
+                "--trace",
+                t,
+                "--detector",
+                "fixed",
+                "--warmup",
+                "1000",
+            ],
+            "nothing scored: the warmup of 1000 heartbeats is too large",
+        ),
+        (
+            &["tune", "--trace", one, "--budget", "1"],
+            "nothing scored: too few heartbeats",
+        ),
+        (
+            &["eval", "--trace", one, "--detector", "fixed"],
+            "nothing scored: too few heartbeats",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = accrual(args);
+        fails_with(&out, needle);
+        assert!(out.stdout.is_empty(), "nothing recommended or tabled");
+    }
+}
+
+/// `gen` and `eval` refuse zero peers alike, with the same message.
+#[test]
+fn zero_peers_are_refused_alike() {
+    let d = dir("zero");
+    let out = d.join("z.csv");
+    for args in [
+        &["gen", "--scenario", "lan", "--peers", "0", "--out", s(&out)][..],
+        &["eval", "--peers", "0", "--out", s(&d.join("r"))][..],
+    ] {
+        refused_with(&accrual(args), "error: --peers: must be at least 1");
+    }
+    assert!(!out.exists());
+}
+
+/// A trace saved with a byte-order mark reads as without one.
+#[test]
+fn a_trace_with_a_byte_order_mark_is_read() {
+    let d = dir("bom");
+    let trace = gen_trace(&d);
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(std::fs::read(&trace).unwrap());
+    // The BOM must come first: drop the comment line the generator writes.
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replacen("# accrual heartbeat trace v1\n", "", 1);
+    let bom = d.join("bom.csv");
+    std::fs::write(&bom, text).unwrap();
+    let args = |t: &Path| -> Vec<String> {
+        ["eval", "--trace", s(t), "--detector", "fixed:timeout=1s"]
+            .map(String::from)
+            .to_vec()
+    };
+    let a = ok(&accrual(
+        &args(&trace).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let b = ok(&accrual(
+        &args(&bom).iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(a, b);
+}

@@ -24,7 +24,7 @@ fn replay_fleet(trace: &HeartbeatTrace, threshold: f64, warmup: usize) -> Score 
             )
         })
         .collect();
-    score(&peers, warmup, &trace.ticks)
+    score(&peers, warmup, &trace.ticks).expect("scored")
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn one_pause_alone_does_not_raise_the_floor() {
 fn default_frontier(trace: &HeartbeatTrace, budget: f64, warmup: usize) -> f64 {
     sweep(trace, &rates(), AdaptiveConfig::default())
         .iter()
-        .map(|peers| score(peers, warmup, &trace.ticks))
+        .map(|peers| score(peers, warmup, &trace.ticks).expect("scored"))
         .filter(|s| s.mistake_rate_per_hour <= budget)
         .map(|s| s.detection_time_mean_s)
         .fold(f64::INFINITY, f64::min)
@@ -263,11 +263,11 @@ fn from_its_first_heartbeat_it_beats_the_best_fixed_timeout_on_an_unseen_random_
         for budget in [1.0, 0.1] {
             let ours = replays
                 .iter()
-                .map(|peers| score(peers, warmup, &trace.ticks))
+                .map(|peers| score(peers, warmup, &trace.ticks).expect("scored"))
                 .filter(|s| s.mistake_rate_per_hour <= budget)
                 .map(|s| s.detection_time_mean_s)
                 .fold(f64::INFINITY, f64::min);
-            let fixed = best_fixed_timeout(&replays[0], warmup, budget);
+            let fixed = best_fixed_timeout(&replays[0], warmup, budget).expect("scored");
             eprintln!("warmup {warmup}, budget {budget}: {ours:.3} s against {fixed:.3} s");
             assert!(
                 ours / fixed <= 1.0,
@@ -294,7 +294,9 @@ fn a_configured_rate_is_met_on_average_on_random_fleets() {
             .iter()
             .enumerate()
         {
-            let measured = score(peers, 0, &trace.ticks).mistake_rate_per_hour;
+            let measured = score(peers, 0, &trace.ticks)
+                .expect("scored")
+                .mistake_rate_per_hour;
             ratios[i].push(measured / configured[i]);
         }
     }
@@ -318,7 +320,8 @@ fn on_an_unseen_mixed_fleet_it_beats_every_constant_and_nears_the_oracle() {
     let budget = 1.0;
     let ours = default_frontier(&trace, budget, warmup);
     let best = oracle(&trace, warmup, budget)
-        .unwrap()
+        .expect("scored")
+        .expect("the budget is met")
         .0
         .detection_time_mean_s;
     let specs: Vec<_> = [Family::Fixed, Family::Chen, Family::PhiExp]

@@ -6,10 +6,13 @@
 #![allow(clippy::excessive_precision)]
 
 use accrual::Nanos;
-use accrual_eval::hb_gen::{Mix, MixError, Scenario, generate, generate_mix};
-use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, PeerReplay};
+use accrual_eval::hb_gen::{MAX_PEERS, Mix, MixError, Scenario, generate, generate_mix};
+use accrual_eval::heartbeat::{Heartbeat, HeartbeatPeer, MAX_LINE, PeerReplay};
 use accrual_eval::run::replay;
-use accrual_eval::{DetectorSpec, Family, HeartbeatTrace, Rng, oracle, score};
+use accrual_eval::{
+    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Rng, TraceError,
+    best_fixed_timeout, evaluate, oracle, scorable, score,
+};
 
 /// z with −log10 Q(z) = 8 (mpmath, 60 digits).
 const Z8: f64 = 5.6120012441747887315497253314;
@@ -128,7 +131,7 @@ fn metrics_match_closed_forms_for_exponential_gaps() {
         ticks: vec![],
     };
     let spec: DetectorSpec = "fixed:timeout=250ms".parse().unwrap();
-    let s = score(&replay(&trace, &spec).unwrap(), 0, &[]);
+    let s = score(&replay(&trace, &spec).unwrap(), 0, &[]).unwrap();
     let expected = (n - 1) as f64 * (-t / m).exp();
     let sd = expected.sqrt();
     assert!(
@@ -199,9 +202,12 @@ fn tick_sampled_scoring_counts_trust_to_suspect_changes() {
     };
     let ticks: Vec<u64> = (0..10).map(|s| s * 1_000_000_000).collect();
     // Ticks 4 s (suspect), 5 s (trusted again), 8 s and 9 s (suspect): two changes.
-    let s = score(std::slice::from_ref(&peer), 0, &ticks);
+    let s = score(std::slice::from_ref(&peer), 0, &ticks).unwrap();
     assert_eq!(s.tick_sampled_suspicions, Some(2));
-    assert_eq!(score(&[peer], 0, &[]).tick_sampled_suspicions, None);
+    assert_eq!(
+        score(&[peer], 0, &[]).unwrap().tick_sampled_suspicions,
+        None
+    );
 }
 
 #[test]
@@ -223,20 +229,20 @@ fn stale_rows_are_counted_not_fed() {
     };
     let r = replay(&trace, &"fixed:timeout=1s".parse().unwrap()).unwrap();
     assert_eq!(r[0].arrivals, vec![1_000, 2_000, 4_000]);
-    assert_eq!(score(&r, 0, &[]).stale, 2);
+    assert_eq!(score(&r, 0, &[]).unwrap().stale, 2);
 }
 
 #[test]
 fn the_oracle_meets_the_budget_and_beats_one_shared_timeout() {
     let trace = generate(Scenario::Mixed, 2, 10, Nanos::from_secs(600));
     for budget in [10.0, 1.0, 0.1] {
-        let (o, timeouts) = oracle(&trace, 0, budget).unwrap();
+        let (o, timeouts) = oracle(&trace, 0, budget).unwrap().unwrap();
         assert!(o.mistake_rate_per_hour <= budget + 1e-9);
         assert_eq!(timeouts.len(), 10);
         let best_fixed = Family::Fixed
             .grid()
             .iter()
-            .map(|spec| score(&replay(&trace, spec).unwrap(), 0, &[]))
+            .map(|spec| score(&replay(&trace, spec).unwrap(), 0, &[]).unwrap())
             .filter(|s| s.mistake_rate_per_hour <= budget)
             .map(|s| s.detection_time_mean_s)
             .fold(f64::INFINITY, f64::min);
@@ -390,6 +396,48 @@ fn a_bad_mix_says_which_entry_and_why() {
         Mix::new(vec![(Scenario::Mixed, 2)]),
         Err(MixError::Kind { .. })
     ));
+    // The counts may not add up to more than MAX_PEERS, nor overflow while adding up.
+    assert_eq!(
+        err(&format!("lan={},jvm=1", usize::MAX)),
+        MixError::TooManyPeers {
+            total: usize::MAX as u128 + 1
+        }
+    );
+    assert_eq!(
+        err(&format!("lan={MAX_PEERS},jvm=1")),
+        MixError::TooManyPeers {
+            total: MAX_PEERS as u128 + 1
+        }
+    );
+    let most: Mix = format!("lan={MAX_PEERS}").parse().unwrap();
+    assert_eq!(most.peers(), MAX_PEERS);
+}
+
+/// A line is read whole, so a file without line ends is refused after a bounded read.
+#[test]
+fn an_overlong_line_is_refused_without_reading_it_whole() {
+    let long = "a".repeat(MAX_LINE + 1);
+    let text = format!("peer,seq,send_ns,recv_ns\n{long},1,,5\n");
+    let e = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("t.csv:2: line longer than {MAX_LINE} bytes")
+    );
+    // An endless stream of bytes without a line end: refused after MAX_LINE + 3 bytes.
+    let endless = std::io::BufReader::new(std::io::repeat(b'x'));
+    let e = HeartbeatTrace::parse(endless, "endless").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("endless:1: line longer than {MAX_LINE} bytes")
+    );
+    let e = accrual_eval::RttTrace::parse(std::io::BufReader::new(std::io::repeat(b'x')), "r")
+        .unwrap_err();
+    assert!(matches!(e, TraceError::LineTooLong { line: 1, .. }), "{e}");
+    // A line of exactly MAX_LINE bytes, with a `\r\n` end, is read.
+    let id = "b".repeat(MAX_LINE - ",1,,5".len());
+    let text = format!("peer,seq,send_ns,recv_ns\r\n{id},1,,5\r\n");
+    let t = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap();
+    assert_eq!(t.peers[0].name, id);
 }
 
 #[test]
@@ -464,4 +512,126 @@ fn random_fleets_draw_every_peer_from_wide_priors() {
         trace,
         generate(Scenario::Random, 10, 40, Nanos::from_secs(1_800))
     );
+}
+
+/// §2 step 3: when nothing is scored the metrics are undefined, never 0. Every function that
+/// scores says why instead: the warmup skips every heartbeat with a next one, or no peer has
+/// two heartbeats.
+#[test]
+fn nothing_scored_is_an_error_naming_why() {
+    let beats = |n: u64| HeartbeatPeer {
+        name: format!("p{n}"),
+        rows: (0..n)
+            .map(|k| Heartbeat {
+                seq: k,
+                send: None,
+                recv: 1_000_000_000 * (k + 1),
+            })
+            .collect(),
+    };
+    let trace = HeartbeatTrace {
+        peers: vec![beats(3), beats(5)],
+        ticks: vec![],
+    };
+    let spec: DetectorSpec = "fixed:timeout=1500ms".parse().unwrap();
+    let replays = replay(&trace, &spec).unwrap();
+    // Warmup 3 leaves one gap of the five-heartbeat peer: one sample, 1.5 s.
+    let s = score(&replays, 3, &[]).unwrap();
+    assert_eq!(s.detection_time_mean_s, 1.5);
+    assert_eq!(scorable(&trace, 3), Ok(()));
+    // Warmup 4 leaves none.
+    let too_large = NotScored::WarmupTooLarge { warmup: 4, most: 5 };
+    assert_eq!(score(&replays, 4, &[]), Err(too_large));
+    assert_eq!(
+        score(&replays, usize::MAX, &[]),
+        Err(NotScored::WarmupTooLarge {
+            warmup: usize::MAX,
+            most: 5
+        })
+    );
+    assert_eq!(scorable(&trace, 4), Err(too_large));
+    assert_eq!(oracle(&trace, 4, 1.0), Err(too_large));
+    assert_eq!(best_fixed_timeout(&replays, 4, 1.0), None);
+    assert_eq!(
+        evaluate(&trace, std::slice::from_ref(&spec), 4, 1, &|_| {}),
+        Err(EvalError::NotScored(too_large))
+    );
+    let text = too_large.to_string();
+    assert!(
+        text.contains("warmup of 4") && text.contains("at most 3"),
+        "{text}"
+    );
+    // One heartbeat per peer: nothing to score whatever the warmup.
+    let single = HeartbeatTrace {
+        peers: vec![beats(1), beats(1)],
+        ticks: vec![],
+    };
+    let few = NotScored::TooFewHeartbeats { most: 1 };
+    assert_eq!(score(&replay(&single, &spec).unwrap(), 0, &[]), Err(few));
+    assert_eq!(
+        evaluate(&single, &[spec], 0, 1, &|_| {}),
+        Err(EvalError::NotScored(few))
+    );
+    assert!(few.to_string().contains("too few heartbeats"));
+    // Built by hand with counts `score` never gives, the message still prints.
+    let odd = NotScored::WarmupTooLarge { warmup: 0, most: 0 };
+    assert!(odd.to_string().contains("at most 0"), "{odd}");
+    assert_eq!(score(&[], 0, &[]), Err(NotScored::NoPeers));
+}
+
+/// A detector spec prints back to itself, its numbers in a short form: a spec parsed from any
+/// text prints to text that parses to the same spec.
+#[test]
+fn specs_print_back_to_themselves_with_short_numbers() {
+    for text in [
+        "phi-normal:threshold=1e308",
+        "phi-akka:threshold=1e-300",
+        "phi-exp:threshold=0.30000000000000004",
+        "adaptive:rate=1e-300",
+        "adaptive:rate=5e300",
+        "adaptive:threshold=123456789012345678901234567890",
+        "default:regime=1e-300",
+        "default:regime=999.9999999999999",
+        "chen:alpha=1ns,window=7",
+        "fixed:timeout=8640000s",
+    ] {
+        let spec: DetectorSpec = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let shown = spec.to_string();
+        assert!(shown.len() < 120, "{text}: {shown}");
+        assert_eq!(
+            shown.parse::<DetectorSpec>().unwrap(),
+            spec,
+            "{text}: {shown}"
+        );
+    }
+    let spec: DetectorSpec = "phi-normal:threshold=1e308".parse().unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "phi-normal:threshold=1e308,window=1000,min-std=0ns,pause=0ns,first=1s"
+    );
+    // Errors print numbers short too.
+    let e = "default:regime=1e308".parse::<DetectorSpec>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "adaptive.regime_factor: 1e308 is outside 0 ..= 1000"
+    );
+}
+
+/// Peer ids and empty fields are trimmed in heartbeat traces, as in RTT traces; a byte-order
+/// mark at the start is skipped.
+#[test]
+fn heartbeat_fields_are_trimmed_and_a_leading_bom_skipped() {
+    let text =
+        "\u{feff}peer,seq,send_ns,recv_ns\n db-1 ,0, ,1000\ndb-1,1,,2000\n @monitor ,0,5,5\n";
+    let t = HeartbeatTrace::parse(text.as_bytes(), "t.csv").unwrap();
+    assert_eq!(t.peers.len(), 1);
+    assert_eq!(t.peers[0].name, "db-1");
+    assert_eq!(t.peers[0].rows.len(), 2);
+    assert_eq!(t.peers[0].rows[0].send, None);
+    assert_eq!(t.ticks, vec![5]);
+    let e = HeartbeatTrace::parse(" ,0,,1000\n".as_bytes(), "t.csv");
+    assert!(e.is_err());
+    let e = HeartbeatTrace::parse("peer,seq,send_ns,recv_ns\n  ,0,,1000\n".as_bytes(), "t.csv")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "t.csv:2:1: empty peer id");
 }

@@ -21,7 +21,7 @@ fn malformed_rows_name_file_line_and_column() {
         ("# only a comment\n", "t.csv: no header line"),
         (
             "peer,sent,rtt\n",
-            "t.csv:1: header must be `peer,sent_ns,rtt_ns`, found `peer,sent,rtt`",
+            "t.csv:1: header must be `peer,sent_ns,rtt_ns`, found \"peer,sent,rtt\"",
         ),
         ("a,1\n", "t.csv:3: expected 3 fields, found 2"),
         ("a,1,2,3\n", "t.csv:3: expected 3 fields, found 4"),
@@ -218,4 +218,47 @@ fn seattle_targets() {
     assert!(a1 < f1 && a01 < f01);
     let oracle = timeout_oracle(&trace, 0.01).unwrap();
     assert!(oracle.mean_timeout_s <= a1);
+}
+
+/// A byte-order mark at the start of the file is skipped; anywhere else it is refused, and the
+/// header it spoils is shown escaped so that it can be seen. Peer ids are trimmed.
+#[test]
+fn a_leading_byte_order_mark_is_skipped_and_a_bad_header_shows_escaped() {
+    let t = parse("\u{feff}peer,sent_ns,rtt_ns\na,0,5\n a ,10,\n").unwrap();
+    assert_eq!(t.peers.len(), 1);
+    assert_eq!(t.peers[0].probes.len(), 2);
+    let e = parse("# a comment\n\u{feff}peer,sent_ns,rtt_ns\na,0,5\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.csv:2: header must be `peer,sent_ns,rtt_ns`, found \"\\u{feff}peer,sent_ns,rtt_ns\""
+    );
+}
+
+/// A timeout spec prints back to itself, its numbers short; an error prints them short too.
+#[test]
+fn timeout_specs_print_back_to_themselves() {
+    use accrual_eval::rtt::TimeoutSpec;
+    for text in [
+        "quantile:quantile=0.999,multiplier=1e-1",
+        "quantile:quantile=0.30000000000000004,multiplier=999999.9999999999",
+        "default:quantile=0.9999999",
+        "fixed:timeout=2s",
+    ] {
+        let spec: TimeoutSpec = text.parse().unwrap();
+        let shown = spec.to_string();
+        assert!(shown.len() < 100, "{shown}");
+        assert_eq!(shown.parse::<TimeoutSpec>().unwrap(), spec, "{shown}");
+    }
+    let e = "quantile:multiplier=1e300"
+        .parse::<TimeoutSpec>()
+        .and_then(|s| {
+            accrual::timeout::TimeoutEstimator::new(s.config.clone())
+                .map(|_| s)
+                .map_err(accrual_eval::SpecError::Config)
+        })
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "timeout.policy.multiplier: 1e300 is outside 0.1 ..= 1000000"
+    );
 }

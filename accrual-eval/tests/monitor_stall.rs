@@ -27,6 +27,7 @@ fn traces() -> (HeartbeatTrace, HeartbeatTrace, Vec<(Nanos, Nanos)>) {
 fn tick_sampled(trace: &HeartbeatTrace, spec: &str) -> u64 {
     let spec: DetectorSpec = spec.parse().unwrap();
     score(&replay(trace, &spec).unwrap(), 0, &trace.ticks)
+        .unwrap()
         .tick_sampled_suspicions
         .unwrap()
 }
@@ -121,7 +122,9 @@ fn suspicions(trace: &HeartbeatTrace, spec: &str) -> Vec<(usize, u64)> {
     }
     // The library's count agrees.
     assert_eq!(
-        score(&replays, 0, &trace.ticks).tick_sampled_suspicions,
+        score(&replays, 0, &trace.ticks)
+            .unwrap()
+            .tick_sampled_suspicions,
         Some(out.len() as u64)
     );
     out
@@ -234,7 +237,7 @@ fn the_default_monitor_suspects_nobody_because_of_a_stall() {
         assert_eq!((with.collective_faults, with.capped), (0, 0));
         // Reordered heartbeats are stale for the monitor exactly as for the §2 replay.
         let spec: DetectorSpec = "fixed:timeout=1s".parse().unwrap();
-        let stale = |t: &HeartbeatTrace| score(&replay(t, &spec).unwrap(), 0, &[]).stale;
+        let stale = |t: &HeartbeatTrace| score(&replay(t, &spec).unwrap(), 0, &[]).unwrap().stale;
         assert!(with.stale > 0);
         assert_eq!(
             (with.stale, without.stale),

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 use accrual::Nanos;
 use accrual_eval::hb_gen::{self, Scenario};
 use accrual_eval::rtt::TimeoutSpec;
-use accrual_eval::spec::Tuned;
+use accrual_eval::spec::{Tuned, short};
 use accrual_eval::{
-    DetectorSpec, Family, HeartbeatTrace, Point, RttTrace, best_within, evaluate, frontier, oracle,
-    replay_timeouts, timeout_oracle,
+    DetectorSpec, EvalError, Family, HeartbeatTrace, NotScored, Point, RttTrace, SpecError,
+    best_within, evaluate, frontier, oracle, replay_timeouts, timeout_oracle,
 };
 use clap::{Parser, Subcommand};
 
@@ -136,7 +136,33 @@ struct EvalArgs {
     threads: Option<usize>,
 }
 
-type Result<T> = std::result::Result<T, String>;
+/// Why a command failed: a flag's value is refused (exit 2, as for clap's own usage errors), or
+/// the work itself failed (exit 1: an unreadable trace, a malformed row, a write error).
+#[derive(Debug)]
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Run(message)
+    }
+}
+
+/// A usage error: a flag's value is refused.
+fn usage(message: impl Into<String>) -> Failure {
+    Failure::Usage(message.into())
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+/// The most rows (heartbeats and monitor ticks) a generated trace may hold: about 1.6 GB in
+/// memory at 32 bytes a row, more once written.
+const MAX_ROWS: u128 = 50_000_000;
+
+/// The most threads `--threads` may ask for.
+const MAX_THREADS: usize = 256;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -161,7 +187,11 @@ fn main() -> ExitCode {
     };
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(message)) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
@@ -193,13 +223,19 @@ fn run(command: Command) -> Result<()> {
             let duration = parse_duration("--duration", &duration)?;
             let trace = match (mix, scenario) {
                 (Some(mix), _) => {
-                    let mix: hb_gen::Mix = mix.parse().map_err(|e| format!("--mix: {e}"))?;
+                    let mix: hb_gen::Mix = mix.parse().map_err(|e| usage(format!("--mix: {e}")))?;
+                    for &(kind, _) in mix.kinds() {
+                        check_rows(kind, mix.peers(), duration, "--mix")?;
+                    }
                     hb_gen::generate_mix(&mix, seed, duration)
                 }
                 (None, Some(scenario)) => {
-                    hb_gen::generate(scenario.parse::<Scenario>()?, seed, peers, duration)
+                    let scenario: Scenario = scenario.parse().map_err(usage)?;
+                    check_peers(peers)?;
+                    check_rows(scenario, peers, duration, "--peers")?;
+                    hb_gen::generate(scenario, seed, peers, duration)
                 }
-                (None, None) => return Err("gen: --scenario or --mix is required".to_owned()),
+                (None, None) => return Err(usage("gen: --scenario or --mix is required")),
             };
             write_file(&out, |w| trace.write(w))
         }
@@ -213,12 +249,44 @@ fn run(command: Command) -> Result<()> {
 }
 
 fn parse_duration(flag: &str, text: &str) -> Result<Nanos> {
-    text.parse().map_err(|e| format!("{flag}: {e}"))
+    text.parse().map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+/// `--peers` of a generated trace: at least 1, at most [`hb_gen::MAX_PEERS`].
+fn check_peers(peers: usize) -> Result<()> {
+    if peers == 0 {
+        return Err(usage("--peers: must be at least 1"));
+    }
+    if peers > hb_gen::MAX_PEERS {
+        return Err(usage(format!(
+            "--peers: {peers} is more than the limit of {}",
+            hb_gen::MAX_PEERS
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a generated trace that could hold more than [`MAX_ROWS`] rows: `peers` ×
+/// (`duration` ÷ the scenario's shortest heartbeat interval), ticks included. `flag` names the
+/// flag that sets the peers.
+fn check_rows(scenario: Scenario, peers: usize, duration: Nanos, flag: &str) -> Result<()> {
+    let rows = scenario.rows_at_most(peers, duration);
+    if rows > MAX_ROWS {
+        return Err(usage(format!(
+            "{flag} and --duration: a {scenario} trace of {peers} {} over {duration} may hold {rows} rows (a heartbeat every {} per peer, and the monitor's ticks), more than the limit of {MAX_ROWS}; lower {flag} or --duration",
+            if peers == 1 { "peer" } else { "peers" },
+            scenario.shortest_interval()
+        )));
+    }
+    Ok(())
 }
 
 fn check_budgets(budgets: &[f64]) -> Result<()> {
     match budgets.iter().find(|b| !b.is_finite() || **b < 0.0) {
-        Some(b) => Err(format!("--budget: {b} is not a non-negative number")),
+        Some(b) => Err(usage(format!(
+            "--budget: {} is not a non-negative number",
+            short(*b)
+        ))),
         None => Ok(()),
     }
 }
@@ -230,13 +298,21 @@ fn write_file(path: &Path, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>
     );
     f(&mut file)
         .and_then(|()| file.flush())
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+        .map_err(|e| Failure::Run(format!("{}: cannot write: {e}", path.display())))
 }
 
-fn threads(requested: Option<usize>) -> usize {
-    requested
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1)
+/// `--threads`, or every core: at least 1, at most [`MAX_THREADS`].
+fn threads(requested: Option<usize>) -> Result<usize> {
+    match requested {
+        None => Ok(std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(MAX_THREADS)),
+        Some(0) => Err(usage("--threads: must be at least 1")),
+        Some(n) if n > MAX_THREADS => Err(usage(format!(
+            "--threads: {n} is more than the limit of {MAX_THREADS}"
+        ))),
+        Some(n) => Ok(n),
+    }
 }
 
 /// Expands specs: a bare family name sweeps its grid; anything else is one spec.
@@ -250,7 +326,7 @@ fn detector_specs(given: &[String]) -> Result<Vec<DetectorSpec>> {
             Ok(family) if !text.contains(':') => out.extend(family.grid()),
             _ => out.push(
                 text.parse::<DetectorSpec>()
-                    .map_err(|e| format!("--detector `{text}`: {e}"))?,
+                    .map_err(|e| usage(format!("--detector `{text}`: {e}")))?,
             ),
         }
     }
@@ -289,12 +365,30 @@ fn frontiers_json(
                 "family": f.name(), "budget": b, "detection_time_mean_s": finite(frontier(points, f, b)),
             }));
         }
-        let o = oracle(trace, warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
+        let o = oracle_time(trace, warmup, b);
         out.push(serde_json::json!({
             "family": "oracle", "budget": b, "detection_time_mean_s": finite(o),
         }));
     }
     out
+}
+
+/// The oracle's mean detection time at `budget` (`+∞` when no assignment meets it). Only
+/// asked after a sweep scored the trace, so something is scored.
+fn oracle_time(trace: &HeartbeatTrace, warmup: usize, budget: f64) -> f64 {
+    match oracle(trace, warmup, budget) {
+        Ok(Some((score, _))) => score.detection_time_mean_s,
+        Ok(None) | Err(_) => f64::INFINITY,
+    }
+}
+
+/// A failed sweep, naming the trace; when nothing is scored, what to change.
+fn sweep_failed(what: &str, e: EvalError) -> Failure {
+    let hint = match e {
+        EvalError::NotScored(NotScored::WarmupTooLarge { .. }) => "; lower --warmup",
+        _ => "",
+    };
+    Failure::Run(format!("{what}: {e}{hint}"))
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -345,7 +439,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         }
     };
     let specs = detector_specs(&args.detectors)?;
-    let threads = threads(args.threads);
+    let threads = threads(args.threads)?;
     let mut out = std::io::stdout().lock();
     let table_header = |out: &mut dyn Write, families: &[Family]| -> std::io::Result<()> {
         write!(out, "{:<14} {:>7}", "scenario", "budget")?;
@@ -364,7 +458,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             for f in families_of(points) {
                 write!(out, " {:>11}", seconds(frontier(points, f, b)))?;
             }
-            let o = oracle(trace, warmup, b).map_or(f64::INFINITY, |o| o.0.detection_time_mean_s);
+            let o = oracle_time(trace, warmup, b);
             writeln!(out, " {:>11}", seconds(o))?;
         }
         Ok(())
@@ -373,7 +467,7 @@ fn eval(args: EvalArgs) -> Result<()> {
     if let Some(path) = &args.trace {
         let trace = HeartbeatTrace::read(path).map_err(|e| e.to_string())?;
         if trace.peers.is_empty() {
-            return Err(format!("{}: the trace has no heartbeats", path.display()));
+            return Err(format!("{}: the trace has no heartbeats", path.display()).into());
         }
         let points = evaluate(
             &trace,
@@ -382,7 +476,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             threads,
             &progress(path.display().to_string(), specs.len()),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| sweep_failed(&path.display().to_string(), e))?;
         writeln!(
             out,
             "mean detection time at each budget (mistakes per peer-hour); - where none meets it"
@@ -406,8 +500,9 @@ fn eval(args: EvalArgs) -> Result<()> {
     }
     // The built-in suite.
     let duration = parse_duration("--duration", &args.duration)?;
-    if args.peers == 0 {
-        return Err("--peers: must be at least 1".to_owned());
+    check_peers(args.peers)?;
+    for scenario in Scenario::ALL {
+        check_rows(scenario, args.peers, duration, "--peers")?;
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("{}: cannot create: {e}", args.out.display()))?;
@@ -427,7 +522,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             threads,
             &progress(scenario.name().to_owned(), specs.len()),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| sweep_failed(scenario.name(), e))?;
         if !header_done {
             table_header(&mut out, &families_of(&points)).map_err(io)?;
             header_done = true;
@@ -457,7 +552,7 @@ fn eval(args: EvalArgs) -> Result<()> {
 fn replay(trace: &Path, detector: &str, out: &Path) -> Result<()> {
     let spec: DetectorSpec = detector
         .parse()
-        .map_err(|e| format!("--detector `{detector}`: {e}"))?;
+        .map_err(|e| usage(format!("--detector `{detector}`: {e}")))?;
     let trace = HeartbeatTrace::read(trace).map_err(|e| e.to_string())?;
     let mut peers = accrual_eval::run::replay(&trace, &spec).map_err(|e| e.to_string())?;
     peers.sort_by(|a, b| a.name.cmp(&b.name));
@@ -496,13 +591,14 @@ fn timeouts(trace: &Path, policies: &[String], budgets: &[f64], json: Option<&Pa
         } else {
             specs.push(
                 text.parse()
-                    .map_err(|e| format!("--policy `{text}`: {e}"))?,
+                    .map_err(|e| usage(format!("--policy `{text}`: {e}")))?,
             );
         }
     }
     let mut points = Vec::new();
     for s in &specs {
-        let report = replay_timeouts(&trace, &s.config).map_err(|e| e.to_string())?;
+        let report = replay_timeouts(&trace, &s.config)
+            .map_err(|e| usage(format!("--policy `{s}`: {}", SpecError::Config(e))))?;
         points.push((s, report));
     }
     let as_points: Vec<accrual_eval::TimeoutPoint> = points
@@ -565,21 +661,21 @@ fn timeouts(trace: &Path, policies: &[String], budgets: &[f64], json: Option<&Pa
 fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
     check_budgets(&[budget])?;
     if format != "toml" && format != "json" {
-        return Err(format!("--format: `{format}` is not toml or json"));
+        return Err(usage(format!("--format: `{format}` is not toml or json")));
     }
     let trace = HeartbeatTrace::read(path).map_err(|e| e.to_string())?;
     if trace.peers.is_empty() {
-        return Err(format!("{}: the trace has no heartbeats", path.display()));
+        return Err(format!("{}: the trace has no heartbeats", path.display()).into());
     }
     let specs = Family::Adaptive.grid();
     let points = evaluate(
         &trace,
         &specs,
         warmup,
-        threads(None),
+        threads(None)?,
         &progress("tune".to_owned(), specs.len()),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| sweep_failed(&format!("{}: no recommendation", path.display()), e))?;
     let best = points
         .iter()
         .filter(|p| p.score.mistake_rate_per_hour <= budget)
@@ -590,7 +686,8 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
         })
         .ok_or_else(|| {
             format!(
-                "no rate in the adaptive grid meets {budget} mistakes per peer-hour on this trace"
+                "no rate in the adaptive grid meets {} mistakes per peer-hour on this trace",
+                short(budget)
             )
         })?;
     let tuned = Tuned {
@@ -606,8 +703,9 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let text = if format == "toml" {
         format!(
-            "# accrual tune: the default detector for {} within {budget} mistakes per peer-hour\n# {summary}\n{}",
+            "# accrual tune: the default detector for {} within {} mistakes per peer-hour\n# {summary}\n{}",
             path.display(),
+            short(budget),
             toml::to_string(&tuned).map_err(|e| e.to_string())?
         )
     } else {
@@ -616,5 +714,5 @@ fn tune(path: &Path, budget: f64, warmup: usize, format: &str) -> Result<()> {
         serde_json::to_string_pretty(&tuned).map_err(|e| e.to_string())? + "\n"
     };
     out.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write: {e}"))
+        .map_err(|e| Failure::Run(format!("cannot write: {e}")))
 }
