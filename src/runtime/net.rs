@@ -21,7 +21,6 @@ use crate::detector::Arrival;
 use crate::monitor::{Monitor, MonitorError};
 use crate::time::{Clock, Nanos};
 
-use super::TokioClock;
 use super::service::{RuntimeError, Service, stopped};
 use super::wire::{Key, Kind, Message, WireError};
 
@@ -36,6 +35,7 @@ const DRAIN_MAX: usize = 4_096;
 /// | field | default | rule | meaning |
 /// |---|---|---|---|
 /// | `key` | none | 16 to 1024 bytes | the shared key: datagrams must carry its tag, and pongs and pings are tagged with it |
+/// | `max_clock_skew` | none | positive | a heartbeat whose timestamp is further than this from the monitor's wall clock is refused |
 /// | `id` | 0 | | this end's id in the pings it sends and the pongs it answers |
 /// | `probe_interval` | `1s` | positive, or none | how often every peer heard from (at the address its heartbeats come from) and every [`probe`](Service::probe) target is pinged; none: never |
 /// | `answer_pings` | true | | whether pings are answered |
@@ -51,6 +51,18 @@ const DRAIN_MAX: usize = 4_096;
 pub struct NetConfig {
     /// The shared key, if datagrams are authenticated.
     pub key: Option<Key>,
+    /// How far a heartbeat's timestamp (the sender's wall clock when it sent it) may be from
+    /// the monitor's wall clock when it is received, either way (none: not checked).
+    ///
+    /// A heartbeat further off is refused and counted in [`NetStats::untimely`]. This bounds
+    /// replays that sequence numbers cannot stop: after a restart without a snapshot, or once
+    /// a forgotten peer's tombstone is gone (see
+    /// [`MonitorConfig::tombstones`](crate::MonitorConfig::tombstones)), a recording is
+    /// refused once it is older than this. It needs a key (without one, anyone can write any
+    /// timestamp) and clocks kept in step, by NTP for example: set it well above their worst
+    /// disagreement plus the network's delay, say `30s`. Senders must put their wall clock in
+    /// the timestamp, as [`Heartbeater`] does.
+    pub max_clock_skew: Option<Nanos>,
     /// This end's id.
     pub id: u64,
     /// How often to probe each peer's round-trip time.
@@ -63,6 +75,7 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             key: None,
+            max_clock_skew: None,
             id: 0,
             probe_interval: Some(Nanos::from_secs(1)),
             answer_pings: true,
@@ -73,6 +86,9 @@ impl Default for NetConfig {
 impl NetConfig {
     /// Checks every rule (the key's were checked when it was made).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(w) = self.max_clock_skew {
+            check_positive_duration("runtime.max_clock_skew", w)?;
+        }
         if let Some(p) = self.probe_interval {
             check_positive_duration("runtime.probe_interval", p)?;
         }
@@ -81,7 +97,7 @@ impl NetConfig {
 }
 
 /// What the network side of a [`Service`] has seen: see [`Service::net_stats`]. Every datagram
-/// received is counted exactly once among `heartbeats`, `replayed`, `refused`, `pings`,
+/// received is counted exactly once among `heartbeats`, `replayed`, `untimely`, `refused`, `pings`,
 /// `pongs`, `stray_pongs`, `malformed`, `forged`, `untagged` and `unverifiable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NetStats {
@@ -93,6 +109,10 @@ pub struct NetStats {
     /// accepted from their sender, or that were earlier than its latest: replays, duplicates
     /// and reordered datagrams, ignored.
     pub replayed: u64,
+    /// Heartbeats refused for a timestamp further than
+    /// [`NetConfig::max_clock_skew`] from the monitor's wall clock: old recordings, or a
+    /// sender whose clock is off.
+    pub untimely: u64,
     /// Heartbeats from new peers refused because the monitor was full.
     pub refused: u64,
     /// Pings received (answered if [`NetConfig::answer_pings`]).
@@ -144,6 +164,7 @@ counters!(Counters {
     received,
     heartbeats,
     replayed,
+    untimely,
     refused,
     pings,
     pongs,
@@ -395,6 +416,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Endpoint<K, C> {
         };
         let now = self.monitor.now();
         match m.kind {
+            Kind::Heartbeat if !self.timely(m.timestamp) => bump(&c.untimely),
             Kind::Heartbeat => {
                 match self
                     .monitor
@@ -440,6 +462,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Endpoint<K, C> {
                 _ => bump(&c.stray_pongs),
             },
         }
+    }
+
+    /// Whether a heartbeat stamped `sent` on its sender's wall clock is within
+    /// [`NetConfig::max_clock_skew`] of this host's wall clock.
+    fn timely(&self, sent: Nanos) -> bool {
+        self.config.max_clock_skew.is_none_or(|skew| {
+            let now = wall_clock().as_nanos();
+            now.abs_diff(sent.as_nanos()) <= skew.as_nanos()
+        })
     }
 
     fn send(&self, m: &Message, to: SocketAddr) {
@@ -544,6 +575,9 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// numbers it sent before (the monitor ignores numbers not above the last it accepted, which
 /// is what stops replays); set `first_seq` to number from a counter of your own.
 ///
+/// Each heartbeat's timestamp is the sender's wall clock, in ns since the Unix epoch, for
+/// [`NetConfig::max_clock_skew`].
+///
 /// ```
 /// use accrual::runtime::HeartbeatConfig;
 /// use accrual::Nanos;
@@ -585,6 +619,14 @@ impl HeartbeatConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_positive_duration("runtime.interval", self.interval)
     }
+}
+
+/// The wall clock in ns since the Unix epoch (0 before it).
+fn wall_clock() -> Nanos {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(Nanos::from_duration)
+        .unwrap_or(Nanos::ZERO)
 }
 
 /// What a [`Heartbeater`] has done.
@@ -653,12 +695,7 @@ impl Heartbeater {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
         let counters = Arc::new(BeatCounters::default());
         let (shutdown, stop) = watch::channel(false);
-        let first = config.first_seq.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| Nanos::from_duration(d).as_nanos())
-                .unwrap_or(0)
-        });
+        let first = config.first_seq.unwrap_or_else(|| wall_clock().as_nanos());
         let task = runtime.spawn(beat(socket, config, first, counters.clone(), stop));
         Ok(Heartbeater {
             counters,
@@ -703,7 +740,6 @@ async fn beat(
     c: Arc<BeatCounters>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let clock = TokioClock::new();
     let key = config.key.as_ref();
     let mut seq = first;
     let mut ticks = tokio::time::interval(config.interval.as_duration());
@@ -714,7 +750,7 @@ async fn beat(
             biased;
             _ = stopped(&mut stop) => break,
             _ = ticks.tick() => {
-                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq, timestamp: clock.now() };
+                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq, timestamp: wall_clock() };
                 seq = seq.wrapping_add(1);
                 match socket.send_to(m.encode(key).as_bytes(), config.to).await {
                     Ok(_) => bump(&c.sent),
