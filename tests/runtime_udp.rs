@@ -405,6 +405,29 @@ async fn a_heartbeater_stamps_its_heartbeats_with_the_wall_clock() {
     beats.shutdown().await;
 }
 
+/// A first sequence number that leaves too little room before `u64::MAX` is refused.
+#[test]
+fn a_first_sequence_number_without_room_is_refused() {
+    let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for first in [u64::MAX / 2 + 1, u64::MAX - 1, u64::MAX] {
+        let mut cfg = node(1, to, None);
+        cfg.first_seq = Some(first);
+        assert!(
+            matches!(
+                cfg.validate(),
+                Err(ConfigError::OutOfRange {
+                    field: "runtime.first_seq",
+                    ..
+                })
+            ),
+            "{first}"
+        );
+    }
+    let mut cfg = node(1, to, None);
+    cfg.first_seq = Some(u64::MAX / 2);
+    assert_eq!(cfg.validate(), Ok(()));
+}
+
 /// The wall clock in ns since the Unix epoch.
 fn wall_clock() -> Nanos {
     let since = std::time::SystemTime::now()

@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -568,12 +568,16 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// | `to` | (required) | | the monitor's address |
 /// | `interval` | `100ms` | positive | how often a heartbeat is sent |
 /// | `key` | none | | the shared key |
-/// | `first_seq` | the wall clock in ns | | the first heartbeat's sequence number; each next one adds one |
+/// | `first_seq` | the wall clock in ns | at most 2^63 − 1 | the first heartbeat's sequence number; each next one adds one |
 /// | `answer_pings` | true | | whether pings are answered with pongs |
 ///
 /// Sequence numbers start from the wall clock so that a restarted peer continues above the
 /// numbers it sent before (the monitor ignores numbers not above the last it accepted, which
-/// is what stops replays); set `first_seq` to number from a counter of your own.
+/// is what stops replays); set `first_seq` to number from a counter of your own. Numbers never
+/// wrap: a `first_seq` above [`MAX_FIRST_SEQ`] is refused, which leaves 2^63 heartbeats
+/// (29 billion years at one a nanosecond), and a heartbeater that used up the last number
+/// stops sending (see [`HeartbeatStats::exhausted`]). The wall clock's default, about 2^60.6
+/// in 2026, stays below the limit until the year 2262.
 ///
 /// Each heartbeat's timestamp is the sender's wall clock, in ns since the Unix epoch, for
 /// [`NetConfig::max_clock_skew`].
@@ -616,10 +620,34 @@ impl HeartbeatConfig {
     }
 
     /// Checks every rule.
+    ///
+    /// ```
+    /// use accrual::runtime::{HeartbeatConfig, MAX_FIRST_SEQ};
+    /// use accrual::ConfigError;
+    ///
+    /// let mut cfg = HeartbeatConfig::new(7, "127.0.0.1:9000".parse().unwrap());
+    /// cfg.first_seq = Some(MAX_FIRST_SEQ + 1);
+    /// assert!(matches!(cfg.validate(), Err(ConfigError::OutOfRange { field: "runtime.first_seq", .. })));
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_positive_duration("runtime.interval", self.interval)
+        check_positive_duration("runtime.interval", self.interval)?;
+        if let Some(first) = self.first_seq
+            && first > MAX_FIRST_SEQ
+        {
+            return Err(ConfigError::OutOfRange {
+                field: "runtime.first_seq",
+                value: first as f64,
+                min: 0.0,
+                max: MAX_FIRST_SEQ as f64,
+            });
+        }
+        Ok(())
     }
 }
+
+/// The largest [`HeartbeatConfig::first_seq`]: `u64::MAX / 2`, which leaves at least 2^63
+/// sequence numbers.
+pub const MAX_FIRST_SEQ: u64 = u64::MAX / 2;
 
 /// The wall clock in ns since the Unix epoch (0 before it).
 fn wall_clock() -> Nanos {
@@ -641,6 +669,10 @@ pub struct HeartbeatStats {
     pub rejected: u64,
     /// Sends and receives that failed.
     pub io_errors: u64,
+    /// Whether the sequence numbers ran out: the last one, `u64::MAX`, was used, and no more
+    /// heartbeats are sent (pings are still answered). Start a new heartbeater with a lower
+    /// [`first_seq`](HeartbeatConfig::first_seq).
+    pub exhausted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -649,6 +681,7 @@ struct BeatCounters {
     pongs: AtomicU64,
     rejected: AtomicU64,
     io_errors: AtomicU64,
+    exhausted: AtomicBool,
 }
 
 /// A peer's side: sends a heartbeat every [`interval`](HeartbeatConfig::interval) to the
@@ -695,7 +728,9 @@ impl Heartbeater {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
         let counters = Arc::new(BeatCounters::default());
         let (shutdown, stop) = watch::channel(false);
-        let first = config.first_seq.unwrap_or_else(|| wall_clock().as_nanos());
+        let first = config
+            .first_seq
+            .unwrap_or_else(|| wall_clock().as_nanos().min(MAX_FIRST_SEQ));
         let task = runtime.spawn(beat(socket, config, first, counters.clone(), stop));
         Ok(Heartbeater {
             counters,
@@ -712,6 +747,7 @@ impl Heartbeater {
             pongs: c.pongs.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             io_errors: c.io_errors.load(Ordering::Relaxed),
+            exhausted: c.exhausted.load(Ordering::Relaxed),
         }
     }
 
@@ -741,7 +777,8 @@ async fn beat(
     mut stop: watch::Receiver<bool>,
 ) {
     let key = config.key.as_ref();
-    let mut seq = first;
+    // The next number to send; none once `u64::MAX` was sent.
+    let mut seq = Some(first);
     let mut ticks = tokio::time::interval(config.interval.as_duration());
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut buf = vec![0u8; RECV_BUFFER];
@@ -749,12 +786,16 @@ async fn beat(
         tokio::select! {
             biased;
             _ = stopped(&mut stop) => break,
-            _ = ticks.tick() => {
-                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq, timestamp: wall_clock() };
-                seq = seq.wrapping_add(1);
+            _ = ticks.tick(), if seq.is_some() => {
+                let Some(n) = seq else { continue };
+                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq: n, timestamp: wall_clock() };
+                seq = n.checked_add(1);
                 match socket.send_to(m.encode(key).as_bytes(), config.to).await {
                     Ok(_) => bump(&c.sent),
                     Err(_) => bump(&c.io_errors),
+                }
+                if seq.is_none() {
+                    c.exhausted.store(true, Ordering::Relaxed);
                 }
             }
             r = socket.recv_from(&mut buf) => match r {
@@ -775,5 +816,47 @@ async fn beat(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Started two numbers short of the end (which `HeartbeatConfig::validate` refuses), the
+    /// heartbeater sends the last two and then stops, instead of wrapping to 0.
+    #[test]
+    fn sequence_numbers_never_wrap() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let monitor = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let mut cfg = HeartbeatConfig::new(1, monitor.local_addr().unwrap());
+            cfg.interval = Nanos::from_millis(1);
+            let counters = Arc::new(BeatCounters::default());
+            let (_stop, stop) = watch::channel(false);
+            let task = tokio::spawn(beat(socket, cfg, u64::MAX - 1, counters.clone(), stop));
+            let mut buf = [0u8; 64];
+            let mut seqs = Vec::new();
+            while seqs.len() < 2 {
+                let (n, _) = monitor.recv_from(&mut buf).await.unwrap();
+                seqs.push(Message::decode(&buf[..n], None).unwrap().seq);
+            }
+            assert_eq!(seqs, [u64::MAX - 1, u64::MAX]);
+            // Give a wrapping heartbeater time for a few more; a correct one has stopped.
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                if let Ok((n, _)) = monitor.try_recv_from(&mut buf) {
+                    let m = Message::decode(&buf[..n], None).unwrap();
+                    panic!("a heartbeat after the last number: seq {}", m.seq);
+                }
+            }
+            assert_eq!(counters.sent.load(Ordering::Relaxed), 2);
+            assert!(counters.exhausted.load(Ordering::Relaxed));
+            task.abort();
+        });
     }
 }
