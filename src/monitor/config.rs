@@ -71,9 +71,9 @@ pub struct MonitorConfig {
     /// and the peer is not created again (see [`Monitor::replays`](super::Monitor::replays)).
     /// A higher number is the peer coming back: it is accepted, and the peer starts afresh
     /// from that number. A peer created again by a round-trip sample or a request starts from
-    /// its tombstone too. Heartbeats without a number are never refused this way; they count
-    /// as the next number after the largest, so a peer that sent only those leaves a
-    /// tombstone of how many it sent.
+    /// its tombstone too. Heartbeats without a number are never refused this way. They count
+    /// as numbered from 0, so a peer that sent only those leaves a tombstone all the same: a
+    /// numbered heartbeat of it is then accepted only from their count up.
     ///
     /// The latest removals are kept, the oldest overwritten first. Tombstones are kept apart
     /// from the peers, looked at only when a new peer would be created, so heartbeats from

@@ -575,7 +575,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// numbers it sent before (the monitor ignores numbers not above the last it accepted, which
 /// is what stops replays); set `first_seq` to number from a counter of your own. Numbers never
 /// wrap: a `first_seq` above [`MAX_FIRST_SEQ`] is refused, which leaves 2^63 heartbeats
-/// (29 billion years at one a nanosecond), and a heartbeater that used up the last number
+/// (292 years at one a nanosecond), and a heartbeater that used up the last number
 /// stops sending (see [`HeartbeatStats::exhausted`]). The wall clock's default, about 2^60.6
 /// in 2026, stays below the limit until the year 2262.
 ///
