@@ -21,7 +21,10 @@
 //! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
 //! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
 //! cannot exhaust memory, and peers silent for longer than
-//! [`expire_after`](MonitorConfig::expire_after) are removed at the next tick.
+//! [`expire_after`](MonitorConfig::expire_after) are removed at the next tick. A removed peer
+//! leaves a [tombstone](MonitorConfig::tombstones), its largest sequence number, so that a
+//! replay of its old heartbeats does not bring it back. Tombstones sit behind one lock, taken
+//! only to remove a peer and to create one.
 //!
 //! # Evaluation and the monitor's own pauses
 //!
@@ -476,7 +479,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
 
     /// Records a heartbeat from `peer` received at `at` (on the monitor's time line, for
     /// example a socket's receive timestamp), with the sender's sequence number if it has one.
-    /// For a known peer this takes one shard lock and never allocates.
+    /// For a known peer this takes one shard lock and never allocates. For a peer the monitor
+    /// forgot, a number at or below its [tombstone](MonitorConfig::tombstones) is ignored as
+    /// [`Arrival::Stale`] and creates no peer.
     ///
     /// ```
     /// use accrual::monitor::{Monitor, MonitorConfig};
