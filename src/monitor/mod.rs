@@ -131,7 +131,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -231,6 +231,9 @@ pub struct Monitor<K, C: Clock = MonotonicClock> {
     /// Forgotten peers' largest sequence numbers: see [`MonitorConfig::tombstones`]. Locked
     /// only to forget a peer and to create one, inside its shard's lock.
     tombstones: Mutex<Tombstones<K>>,
+    /// Whether any peer was ever forgotten with a tombstone: until then, creating a peer does
+    /// not lock `tombstones` (a start-up storm of new peers meets on no global lock).
+    tombstoned: AtomicBool,
     ticks: Mutex<TickState>,
     /// When the monitor was last known present and absent, read on the heartbeat path without
     /// a lock: see [`Absence`].
@@ -305,6 +308,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             rejected: AtomicU64::new(0),
             replays: AtomicU64::new(0),
             tombstones: Mutex::new(Tombstones::new(config.tombstones)),
+            tombstoned: AtomicBool::new(false),
             ticks: Mutex::new(TickState::default()),
             absence: Absence::default(),
             config,
@@ -430,7 +434,8 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
 
     /// The tombstone of `peer`, if the monitor keeps tombstones and has one.
     fn tombstone(&self, peer: &K) -> Option<u64> {
-        if self.config.tombstones == 0 {
+        // Set under the lock of the removed peer's shard, which the caller holds for `peer`.
+        if !self.tombstoned.load(Ordering::Acquire) {
             return None;
         }
         self.tombstones.lock().get(&self.hasher, peer)
@@ -939,6 +944,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             self.tombstones
                 .lock()
                 .insert(&self.hasher, peer.clone(), seq);
+            self.tombstoned.store(true, Ordering::Release);
         }
         self.len.fetch_sub(1, Ordering::AcqRel);
         if slot.level == Level::Dead {
