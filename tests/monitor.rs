@@ -838,3 +838,102 @@ fn beat(m: &Monitor<u32, ManualClock>, seq: &mut u64) {
     *seq += 1;
     assert_eq!(m.heartbeat_seq(&0, *seq), Ok(Arrival::Accepted));
 }
+
+/// A captured heartbeat replayed after the monitor forgot its peer: refused as stale, and the
+/// peer is not created again. A heartbeat numbered above it is a live peer coming back.
+#[test]
+fn a_removed_peer_is_not_revived_by_a_replay() {
+    let clock = ManualClock::new(Nanos::from_secs(1));
+    let m: Monitor<&str, _> = Monitor::with_clock(MonitorConfig::default(), clock.clone()).unwrap();
+    for seq in 10..20 {
+        clock.advance(BEAT);
+        assert_eq!(m.heartbeat_seq(&"a", seq), Ok(Arrival::Accepted));
+    }
+    assert!(m.remove(&"a"));
+    for seq in [0, 10, 19] {
+        clock.advance(BEAT);
+        assert_eq!(m.heartbeat_seq(&"a", seq), Ok(Arrival::Stale), "seq {seq}");
+        assert!(!m.contains(&"a"), "seq {seq} re-created the peer");
+    }
+    assert_eq!(m.heartbeat_seq(&"a", 20), Ok(Arrival::Accepted));
+    assert_eq!(m.stats(&"a").unwrap().arrivals.accepted, 1);
+}
+
+/// The same after expiry: the recording of a peer that stopped cannot keep it alive.
+#[test]
+fn an_expired_peer_is_not_revived_by_a_replay() {
+    let mut sim = Sim::new(
+        MonitorConfig {
+            expire_after: Some(Nanos::from_secs(5)),
+            ..Default::default()
+        },
+        2,
+    );
+    sim.run(10, &all(2));
+    let last = sim.seq[1];
+    let mut gone = false;
+    for _ in 0..60 {
+        sim.clock.advance(BEAT);
+        sim.beat(0);
+        gone |= sim.tick().expired.contains(&1);
+    }
+    assert!(gone && !sim.m.contains(&1));
+    for seq in (1..=last).rev() {
+        assert_eq!(
+            sim.m.heartbeat_seq(&1, seq),
+            Ok(Arrival::Stale),
+            "seq {seq}"
+        );
+    }
+    assert!(!sim.m.contains(&1));
+    assert_eq!(sim.m.heartbeat_seq(&1, last + 1), Ok(Arrival::Accepted));
+}
+
+/// Tombstones: at most `MAX_PEERS`; with none, the monitor forgets the numbers with the peer.
+#[test]
+fn tombstones_are_bounded_and_can_be_turned_off() {
+    let cfg = MonitorConfig {
+        tombstones: accrual::monitor::MAX_PEERS + 1,
+        ..Default::default()
+    };
+    assert!(matches!(
+        cfg.validate(),
+        Err(ConfigError::OutOfRange {
+            field: "monitor.tombstones",
+            ..
+        })
+    ));
+    let cfg = MonitorConfig {
+        tombstones: 0,
+        ..Default::default()
+    };
+    let m = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
+    m.heartbeat_seq(&1u8, 9).unwrap();
+    m.remove(&1);
+    assert_eq!(m.heartbeat_seq(&1, 9), Ok(Arrival::Accepted));
+    assert_eq!(m.replays(), 0);
+}
+
+/// Only the latest removals are remembered: with room for one, the second removal overwrites
+/// the first's tombstone.
+#[test]
+fn the_oldest_tombstone_goes_first() {
+    let cfg = MonitorConfig {
+        tombstones: 1,
+        ..Default::default()
+    };
+    let m = Monitor::with_clock(cfg, ManualClock::default()).unwrap();
+    m.heartbeat_seq(&1u8, 9).unwrap();
+    m.heartbeat_seq(&2u8, 9).unwrap();
+    m.remove(&1);
+    m.remove(&2);
+    assert_eq!(m.heartbeat_seq(&2, 9), Ok(Arrival::Stale));
+    assert_eq!(m.heartbeat_seq(&1, 9), Ok(Arrival::Accepted));
+    // A peer that comes back by a round-trip sample keeps its numbers.
+    m.heartbeat_seq(&2, 10).unwrap();
+    m.remove(&2);
+    m.record_rtt(&2, Nanos::from_millis(1)).unwrap();
+    assert_eq!(m.heartbeat_seq(&2, 10), Ok(Arrival::Stale));
+    assert!(m.contains(&2));
+    assert_eq!(m.replays(), 1);
+}

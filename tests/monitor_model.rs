@@ -100,6 +100,7 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
         (50u64..500, 0u64..2_000),
         (0.2f64..1.0, 1usize..4, 0u64..3_000),
         0.2f64..1.0,
+        prop_oneof![Just(0usize), 1usize..4, Just(1 << 16)],
     )
         .prop_map(
             |(
@@ -111,6 +112,7 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
                 (stall_ms, grace_ms),
                 (fraction, min, hold_ms),
                 dead,
+                tombstones,
             )| MonitorConfig {
                 detector,
                 suspicion,
@@ -126,6 +128,13 @@ fn config() -> impl Strategy<Value = MonitorConfig> {
                 max_peers,
                 shards,
                 expire_after: expire.map(Nanos::from_millis),
+                // Expiries in one tick are remembered in the order of the monitor's shards,
+                // which the model cannot know: with expiry, room enough never to forget one.
+                tombstones: if expire.is_some() && tombstones < 4 && tombstones > 0 {
+                    1 << 16
+                } else {
+                    tombstones
+                },
                 tick_interval: Nanos::from_millis(100),
                 stall_threshold: Nanos::from_millis(stall_ms),
                 stall_grace: Nanos::from_millis(grace_ms),
@@ -144,6 +153,13 @@ struct ModelPeer {
     suspicion: Suspicion,
     /// The request estimator, when it last heard, and the timeout it published.
     rtt: Option<(TimeoutEstimator, Nanos, Nanos)>,
+    /// The largest sequence number accepted, or the tombstone it was created from (heartbeats
+    /// without a number count as the next): what the monitor's detector holds.
+    max_seq: Option<u64>,
+    /// The same, as the model's detector holds it: without the tombstone.
+    own_max: Option<u64>,
+    /// Heartbeats stale only by the tombstone, which the model's detector did not count.
+    stale_extra: u64,
 }
 
 impl ModelPeer {
@@ -165,6 +181,11 @@ struct Model {
     collective_since: Option<Nanos>,
     /// The latest stall a tick noticed: the tick before it and the one after.
     stall: Option<(Nanos, Nanos)>,
+    /// Every removal: the peer, its largest sequence number, and whether it came back since.
+    /// The latest `cfg.tombstones` of them are remembered.
+    removals: Vec<(u8, u64, bool)>,
+    /// Heartbeats refused by a tombstone.
+    replays: u64,
 }
 
 fn worse(from: Level, to: Level) -> bool {
@@ -190,7 +211,35 @@ impl Model {
             hold_until: None,
             collective_since: None,
             stall: None,
+            removals: Vec::new(),
+            replays: 0,
         }
+    }
+
+    /// The removals still remembered.
+    fn remembered(&mut self) -> &mut [(u8, u64, bool)] {
+        let from = self.removals.len().saturating_sub(self.cfg.tombstones);
+        &mut self.removals[from..]
+    }
+
+    /// `k`'s tombstone: its latest remembered removal, unless it came back since.
+    fn tombstone(&mut self, k: u8) -> Option<u64> {
+        self.remembered()
+            .iter()
+            .rev()
+            .find(|r| r.0 == k && !r.2)
+            .map(|r| r.1)
+    }
+
+    /// Forgets `k`, keeping its tombstone; whether it was known.
+    fn forget(&mut self, k: u8) -> bool {
+        let Some(p) = self.peers.remove(&k) else {
+            return false;
+        };
+        if let (Some(seq), true) = (p.max_seq, self.cfg.tombstones > 0) {
+            self.removals.push((k, seq, false));
+        }
+        true
     }
 
     fn detector(&self) -> Box<dyn Detector> {
@@ -205,6 +254,16 @@ impl Model {
     }
 
     fn peer(&mut self, k: u8) -> Result<&mut ModelPeer, MonitorError> {
+        self.peer_unless_replay(k, None).map(Option::unwrap)
+    }
+
+    /// The peer, created if new and there is room; `None` for a heartbeat numbered `seq` of a
+    /// peer not held, refused by its tombstone.
+    fn peer_unless_replay(
+        &mut self,
+        k: u8,
+        seq: Option<u64>,
+    ) -> Result<Option<&mut ModelPeer>, MonitorError> {
         if !self.peers.contains_key(&k) {
             if self.peers.len() >= self.cfg.max_peers {
                 self.rejected += 1;
@@ -212,14 +271,27 @@ impl Model {
                     max_peers: self.cfg.max_peers,
                 });
             }
+            let tomb = self.tombstone(k);
+            if let (Some(t), Some(s)) = (tomb, seq)
+                && s <= t
+            {
+                self.replays += 1;
+                return Ok(None);
+            }
+            for r in self.remembered().iter_mut().filter(|r| r.0 == k) {
+                r.2 = true;
+            }
             let p = ModelPeer {
                 detector: self.detector(),
                 suspicion: Suspicion::new(self.cfg.suspicion.clone()).unwrap(),
                 rtt: None,
+                max_seq: tomb,
+                own_max: None,
+                stale_extra: 0,
             };
             self.peers.insert(k, p);
         }
-        Ok(self.peers.get_mut(&k).unwrap())
+        Ok(self.peers.get_mut(&k))
     }
 
     /// A heartbeat: its interval is not learned when the peer is `Dead` (the silence ended in
@@ -229,17 +301,36 @@ impl Model {
     fn beat(&mut self, k: u8, at: Nanos, seq: Option<u64>) -> Result<Arrival, MonitorError> {
         let overdue = self.cfg.tick_interval + self.cfg.stall_threshold;
         let (stall, last_tick) = (self.stall, self.last_tick);
-        let p = self.peer(k)?;
+        let Some(p) = self.peer_unless_replay(k, seq)? else {
+            return Ok(Arrival::Stale);
+        };
+        if let Some(s) = seq
+            && p.max_seq.is_some_and(|m| s <= m)
+        {
+            // Stale: by the detector's own numbers, or only by the tombstone.
+            if p.own_max.is_some_and(|m| s <= m) {
+                return Ok(p.detector.record(at, seq));
+            }
+            p.stale_extra += 1;
+            return Ok(Arrival::Stale);
+        }
         let dead = p.suspicion.level() == Level::Dead;
         let away = p.detector.last_arrival().is_some_and(|last| {
             dead || stall.is_some_and(|(from, to)| last < to && at > from)
                 || last_tick.is_some_and(|t| at > t + overdue && last + overdue < at)
         });
-        Ok(if away {
-            p.detector.record_unlearned(at, seq)
+        // A heartbeat without a number is the next after the largest, the tombstone's included.
+        let numbered = seq.or(p.max_seq.map(|m| m.saturating_add(1)));
+        let arrival = if away {
+            p.detector.record_unlearned(at, numbered)
         } else {
-            p.detector.record(at, seq)
-        })
+            p.detector.record(at, numbered)
+        };
+        if arrival == Arrival::Accepted {
+            p.max_seq = Some(numbered.unwrap_or(0));
+            p.own_max = p.max_seq;
+        }
+        Ok(arrival)
     }
 
     fn rtt(&mut self, k: u8, now: Nanos) -> Result<&mut TimeoutEstimator, MonitorError> {
@@ -312,7 +403,7 @@ impl Model {
                 .map(|(k, _)| *k)
                 .collect();
             for k in gone {
-                self.peers.remove(&k);
+                self.forget(k);
                 e.expired.push(k);
             }
         }
@@ -500,7 +591,7 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                 assert_eq!(got, want);
             }
             Op::Remove(k) => {
-                assert_eq!(m.remove(&k), model.peers.remove(&k).is_some());
+                assert_eq!(m.remove(&k), model.forget(k));
             }
             Op::Tick => {
                 let got = m.tick(m.now());
@@ -539,7 +630,9 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
                 let s = m.stats(&k).unwrap();
                 assert_eq!(s.level, p.suspicion.level());
                 assert_eq!(s.since, p.suspicion.since());
-                assert_eq!(s.arrivals, p.detector.arrivals());
+                let mut arrivals = p.detector.arrivals();
+                arrivals.stale += p.stale_extra;
+                assert_eq!(s.arrivals, arrivals);
                 assert_eq!(s.last_arrival, p.detector.last_arrival());
                 assert_eq!(s.meaning, p.detector.meaning(threshold));
                 assert_eq!(s.timeouts, p.rtt.as_mut().map(|r| r.0.stats(now)));
@@ -549,6 +642,7 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
         assert_eq!(m.now(), clock.now());
         assert_eq!(m.len(), model.peers.len());
         assert_eq!(m.rejected(), model.rejected);
+        assert_eq!(m.replays(), model.replays);
         assert_eq!(m.dead(), model.dead());
         let mut want: Vec<(u8, Level)> = model
             .peers

@@ -12,7 +12,7 @@ use accrual::runtime::{
     HeartbeatConfig, Heartbeater, NetConfig, NetStats, RuntimeError, Service, ServiceConfig,
     TokioClock,
 };
-use accrual::{FixedConfig, Level, Nanos, TimeoutConfig};
+use accrual::{ConfigError, FixedConfig, Level, Nanos, TimeoutConfig};
 use tokio::net::UdpSocket;
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -354,4 +354,142 @@ async fn a_heartbeater_numbers_its_heartbeats_and_stops_when_dropped() {
     while monitor.try_recv_from(&mut buf).is_ok() {}
     let quiet = tokio::time::timeout(Duration::from_millis(100), monitor.recv_from(&mut buf)).await;
     assert!(quiet.is_err(), "a heartbeat after the drop");
+}
+
+/// A recording of a peer's genuine, tagged heartbeats, played back after the monitor forgot
+/// the peer, does not bring it back.
+#[tokio::test]
+async fn a_recording_does_not_revive_a_forgotten_peer() {
+    let (service, address) = service(keyed()).await;
+    let key = Key::new(KEY).unwrap();
+    let peer = socket().await;
+    let beat = |seq| Message {
+        kind: Kind::Heartbeat,
+        sender: 4,
+        seq,
+        timestamp: wall_clock(),
+    };
+    // The genuine heartbeats, as an eavesdropper records them.
+    let recording: Vec<_> = (100..110).map(|s| beat(s).encode(Some(&key))).collect();
+    for d in &recording {
+        peer.send_to(d.as_bytes(), address).await.unwrap();
+    }
+    until("10 heartbeats", || stats(&service).heartbeats == 10).await;
+    assert!(service.monitor().remove(&4));
+    let attacker = socket().await;
+    for d in &recording {
+        attacker.send_to(d.as_bytes(), address).await.unwrap();
+    }
+    until("10 replays", || stats(&service).replayed == 10).await;
+    assert!(!service.monitor().contains(&4));
+    assert_eq!(stats(&service).heartbeats, 10);
+    service.shutdown().await;
+}
+
+/// A heartbeat's timestamp is the sender's wall clock, which a monitor on another host can
+/// compare with its own.
+#[tokio::test]
+async fn a_heartbeater_stamps_its_heartbeats_with_the_wall_clock() {
+    let monitor = socket().await;
+    let before = wall_clock();
+    let beats =
+        Heartbeater::start(socket().await, node(3, monitor.local_addr().unwrap(), None)).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(3), monitor.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let after = wall_clock();
+    let m = Message::decode(&buf[..n], None).unwrap();
+    assert!(before <= m.timestamp && m.timestamp <= after, "{m:?}");
+    beats.shutdown().await;
+}
+
+/// A first sequence number that leaves too little room before `u64::MAX` is refused.
+#[test]
+fn a_first_sequence_number_without_room_is_refused() {
+    let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for first in [u64::MAX / 2 + 1, u64::MAX - 1, u64::MAX] {
+        let mut cfg = node(1, to, None);
+        cfg.first_seq = Some(first);
+        assert!(
+            matches!(
+                cfg.validate(),
+                Err(ConfigError::OutOfRange {
+                    field: "runtime.first_seq",
+                    ..
+                })
+            ),
+            "{first}"
+        );
+    }
+    let mut cfg = node(1, to, None);
+    cfg.first_seq = Some(u64::MAX / 2);
+    assert_eq!(cfg.validate(), Ok(()));
+}
+
+/// The wall clock in ns since the Unix epoch.
+fn wall_clock() -> Nanos {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Nanos::from_duration(since)
+}
+
+/// After a restart without a snapshot, the monitor holds nothing to compare sequence numbers
+/// with: a clock-skew window refuses a recording older than it, and a heartbeat stamped in the
+/// future, while the heartbeats of a live peer pass.
+#[tokio::test]
+async fn a_clock_skew_window_refuses_old_recordings_after_a_restart() {
+    let net = NetConfig {
+        max_clock_skew: Some(Nanos::from_secs(30)),
+        ..keyed()
+    };
+    // The monitor that just restarted: it has never heard of peer 4.
+    let (service, address) = service(net).await;
+    let key = Key::new(KEY).unwrap();
+    let attacker = socket().await;
+    let hour = Nanos::from_secs(3_600);
+    for (i, timestamp) in [wall_clock() - hour, wall_clock() + hour]
+        .into_iter()
+        .enumerate()
+    {
+        let old = Message {
+            kind: Kind::Heartbeat,
+            sender: 4,
+            seq: 1_000 + i as u64,
+            timestamp,
+        };
+        attacker
+            .send_to(old.encode(Some(&key)).as_bytes(), address)
+            .await
+            .unwrap();
+    }
+    until("2 refusals", || stats(&service).untimely == 2).await;
+    assert!(service.monitor().is_empty());
+    // A live peer, whose clock agrees, is heard.
+    let beats = Heartbeater::start(socket().await, node(4, address, Some(KEY))).unwrap();
+    until("peer 4 alive", || {
+        service.monitor().level(&4) == Some(Level::Alive)
+    })
+    .await;
+    let s = stats(&service);
+    assert_eq!((s.untimely, s.replayed), (2, 0));
+    assert!(s.heartbeats > 0);
+    beats.shutdown().await;
+    service.shutdown().await;
+}
+
+#[test]
+fn the_clock_skew_window_must_be_positive() {
+    let net = NetConfig {
+        max_clock_skew: Some(Nanos::ZERO),
+        ..NetConfig::default()
+    };
+    assert_eq!(
+        net.validate(),
+        Err(ConfigError::ZeroDuration {
+            field: "runtime.max_clock_skew"
+        })
+    );
 }

@@ -135,6 +135,24 @@ macro_rules! kinds {
             }
         }
 
+        impl AnyDetector {
+            /// The largest sequence number accepted (heartbeats without one count as the next
+            /// after it), or given by [`continue_from`](Self::continue_from).
+            pub(crate) fn max_seq(&self) -> Option<u64> {
+                match self { $( AnyDetector::$variant(d) => d.log.max_seq, )* }
+            }
+
+            /// Makes a detector with no arrivals take `seq` as the largest number accepted: a
+            /// forgotten peer's, so that its old heartbeats stay stale.
+            pub(crate) fn continue_from(&mut self, seq: u64) {
+                match self {
+                    $( AnyDetector::$variant(d) => {
+                        d.log.max_seq = Some(d.log.max_seq.map_or(seq, |m| m.max(seq)));
+                    } )*
+                }
+            }
+        }
+
         impl Detector for AnyDetector {
             fn record_unlearned(&mut self, at: Nanos, seq: Option<u64>) -> Arrival {
                 match self { $( AnyDetector::$variant(d) => d.record_unlearned(at, seq), )* }

@@ -21,6 +21,7 @@ use super::requests::EjectionConfig;
 /// | `max_peers` | 1,048,576 | 1 ..= 2^32 − 1 | a heartbeat or sample from a new peer beyond this is refused |
 /// | `shards` | 64 | 1 ..= 4096 | independently locked parts of the peer table |
 /// | `expire_after` | none | positive | a peer silent for longer than this is removed at the next tick |
+/// | `tombstones` | 65,536 | 0 ..= 2^32 − 1 | forgotten peers whose largest sequence number is kept, so that replays of their heartbeats stay refused; 0: none |
 /// | `tick_interval` | `100ms` | positive | how often the host calls [`tick`](super::Monitor::tick) |
 /// | `stall_threshold` | `100ms` | positive | a tick later than its schedule by more than this means the monitor itself stalled |
 /// | `stall_grace` | `1s` | | after a stall, new suspicions are held back this long |
@@ -61,6 +62,29 @@ pub struct MonitorConfig {
     pub shards: usize,
     /// Peers silent for longer than this are removed (none: never).
     pub expire_after: Option<Nanos>,
+    /// How many forgotten peers the monitor remembers, to refuse replays of their heartbeats
+    /// (0: none).
+    ///
+    /// When a peer is [removed](super::Monitor::remove) or expires, the largest sequence
+    /// number it sent is kept as its tombstone. A later heartbeat from that peer numbered at or
+    /// below it is a replay of an old one: it is ignored as [`Arrival::Stale`](crate::Arrival)
+    /// and the peer is not created again (see [`Monitor::replays`](super::Monitor::replays)).
+    /// A higher number is the peer coming back: it is accepted, and the peer starts afresh
+    /// from that number. A peer created again by a round-trip sample or a request starts from
+    /// its tombstone too. Heartbeats without a number are never refused this way. They count
+    /// as numbered from 0, so a peer that sent only those leaves a tombstone all the same: a
+    /// numbered heartbeat of it is then accepted only from their count up.
+    ///
+    /// The latest removals are kept, the oldest overwritten first. Tombstones are kept apart
+    /// from the peers, looked at only when a new peer would be created, so heartbeats from
+    /// known peers never touch them. They are not in snapshots: a monitor restarted without
+    /// one has none (the runtime's `NetConfig::max_clock_skew` covers that case; a peer's own
+    /// number is in the snapshot).
+    ///
+    /// Memory: room is taken as peers are forgotten, up to the limit. Each tombstone costs its
+    /// key and a sequence number, with the key's alignment, and about 10 bytes of index: about
+    /// 34 bytes with `u64` keys, so 2.2 MB for the default 65,536.
+    pub tombstones: usize,
     /// The schedule of [`tick`](super::Monitor::tick). Tick at least this often: a host that
     /// ticks less often has every tick judged late, and holds every suspicion back (each
     /// [`Evaluation`](super::Evaluation) then reports a stall).
@@ -104,6 +128,7 @@ impl Default for MonitorConfig {
             max_peers: 1 << 20,
             shards: 64,
             expire_after: None,
+            tombstones: 1 << 16,
             tick_interval: Nanos::from_millis(100),
             stall_threshold: Nanos::from_millis(100),
             stall_grace: Nanos::from_secs(1),
@@ -157,6 +182,14 @@ impl MonitorConfig {
         check_count("monitor.shards", self.shards, MAX_SHARDS)?;
         if let Some(ttl) = self.expire_after {
             check_positive_duration("monitor.expire_after", ttl)?;
+        }
+        if self.tombstones > MAX_PEERS {
+            return Err(ConfigError::OutOfRange {
+                field: "monitor.tombstones",
+                value: self.tombstones as f64,
+                min: 0.0,
+                max: MAX_PEERS as f64,
+            });
         }
         check_positive_duration("monitor.tick_interval", self.tick_interval)?;
         check_positive_duration("monitor.stall_threshold", self.stall_threshold)?;

@@ -21,7 +21,10 @@
 //! The table is bounded: a new peer beyond [`max_peers`](MonitorConfig::max_peers) is refused
 //! with [`MonitorError::PeerLimit`] (known peers are never refused), so a flood of forged ids
 //! cannot exhaust memory, and peers silent for longer than
-//! [`expire_after`](MonitorConfig::expire_after) are removed at the next tick.
+//! [`expire_after`](MonitorConfig::expire_after) are removed at the next tick. A removed peer
+//! leaves a [tombstone](MonitorConfig::tombstones), its largest sequence number, so that a
+//! replay of its old heartbeats does not bring it back. Tombstones sit behind one lock, taken
+//! only to remove a peer and to create one.
 //!
 //! # Evaluation and the monitor's own pauses
 //!
@@ -128,7 +131,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -145,6 +148,7 @@ pub(crate) mod peer;
 mod requests;
 mod store;
 mod tick;
+mod tombstones;
 
 #[cfg(feature = "serde")]
 mod snapshot;
@@ -165,6 +169,7 @@ use crate::detector::AnyDetector;
 use peer::{Rtt, Slot};
 use store::{PeerHash, Shard};
 use tick::TickState;
+use tombstones::Tombstones;
 
 /// A shard on its own cache lines, so that locking one does not slow its neighbours.
 #[derive(Debug, Default)]
@@ -221,6 +226,14 @@ pub struct Monitor<K, C: Clock = MonotonicClock> {
     len: AtomicUsize,
     dead: AtomicUsize,
     rejected: AtomicU64,
+    /// Heartbeats of forgotten peers refused by their tombstone.
+    replays: AtomicU64,
+    /// Forgotten peers' largest sequence numbers: see [`MonitorConfig::tombstones`]. Locked
+    /// only to forget a peer and to create one, inside its shard's lock.
+    tombstones: Mutex<Tombstones<K>>,
+    /// Whether any peer was ever forgotten with a tombstone: until then, creating a peer does
+    /// not lock `tombstones` (a start-up storm of new peers meets on no global lock).
+    tombstoned: AtomicBool,
     ticks: Mutex<TickState>,
     /// When the monitor was last known present and absent, read on the heartbeat path without
     /// a lock: see [`Absence`].
@@ -293,6 +306,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             len: AtomicUsize::new(0),
             dead: AtomicUsize::new(0),
             rejected: AtomicU64::new(0),
+            replays: AtomicU64::new(0),
+            tombstones: Mutex::new(Tombstones::new(config.tombstones)),
+            tombstoned: AtomicBool::new(false),
             ticks: Mutex::new(TickState::default()),
             absence: Absence::default(),
             config,
@@ -373,6 +389,18 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
 
     /// Applies `f` to the peer's slot, creating the peer if it is new and there is room.
     fn upsert<R>(&self, peer: &K, f: impl FnOnce(&mut Slot) -> R) -> Result<R, MonitorError> {
+        self.upsert_unless(peer, f, |_| false)
+    }
+
+    /// [`upsert`](Self::upsert), except that a new peer with a tombstone is left uncreated
+    /// when `replay` says what `f` made of its fresh slot (which starts from the tombstone's
+    /// number) is a replay.
+    fn upsert_unless<R>(
+        &self,
+        peer: &K,
+        f: impl FnOnce(&mut Slot) -> R,
+        replay: impl FnOnce(&R) -> bool,
+    ) -> Result<R, MonitorError> {
         let (h, shard) = self.locate(peer);
         if let Some(slot) = shard.write().get_mut(h, peer) {
             return Ok(f(slot));
@@ -386,9 +414,31 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return Ok(f(slot));
         }
+        // Under the shard's lock, as its removal was: the tombstone cannot change meanwhile.
+        let tomb = self.tombstone(peer);
+        if let Some(seq) = tomb {
+            fresh.detector.continue_from(seq);
+        }
         let r = f(&mut fresh);
+        if tomb.is_some() {
+            if replay(&r) {
+                self.len.fetch_sub(1, Ordering::AcqRel);
+                self.replays.fetch_add(1, Ordering::Relaxed);
+                return Ok(r);
+            }
+            self.tombstones.lock().take(&self.hasher, peer);
+        }
         s.insert(&self.hasher, h, peer.clone(), fresh);
         Ok(r)
+    }
+
+    /// The tombstone of `peer`, if the monitor keeps tombstones and has one.
+    fn tombstone(&self, peer: &K) -> Option<u64> {
+        // Set under the lock of the removed peer's shard, which the caller holds for `peer`.
+        if !self.tombstoned.load(Ordering::Acquire) {
+            return None;
+        }
+        self.tombstones.lock().get(&self.hasher, peer)
     }
 
     fn read<R>(&self, peer: &K, f: impl FnOnce(&Slot) -> R) -> Option<R> {
@@ -434,7 +484,9 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
 
     /// Records a heartbeat from `peer` received at `at` (on the monitor's time line, for
     /// example a socket's receive timestamp), with the sender's sequence number if it has one.
-    /// For a known peer this takes one shard lock and never allocates.
+    /// For a known peer this takes one shard lock and never allocates. For a peer the monitor
+    /// forgot, a number at or below its [tombstone](MonitorConfig::tombstones) is ignored as
+    /// [`Arrival::Stale`] and creates no peer.
     ///
     /// ```
     /// use accrual::monitor::{Monitor, MonitorConfig};
@@ -451,7 +503,11 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         at: Nanos,
         seq: Option<u64>,
     ) -> Result<Arrival, MonitorError> {
-        self.upsert(peer, |slot| self.record_heartbeat(slot, at, seq))
+        self.upsert_unless(
+            peer,
+            |slot| self.record_heartbeat(slot, at, seq),
+            |arrival| *arrival == Arrival::Stale,
+        )
     }
 
     /// A heartbeat into a known peer's slot: not learned from when the interval since the
@@ -902,9 +958,17 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
         self.remove_locked(&mut shard.write(), h, peer).is_some()
     }
 
-    /// Removes `peer` from a locked shard, keeping the counts right.
+    /// Removes `peer` from a locked shard, keeping the counts right and its tombstone.
     fn remove_locked(&self, s: &mut Shard<K>, h: PeerHash, peer: &K) -> Option<Slot> {
         let slot = s.remove(h, peer)?;
+        if self.config.tombstones > 0
+            && let Some(seq) = slot.detector.max_seq()
+        {
+            self.tombstones
+                .lock()
+                .insert(&self.hasher, peer.clone(), seq);
+            self.tombstoned.store(true, Ordering::Release);
+        }
         self.len.fetch_sub(1, Ordering::AcqRel);
         if slot.level == Level::Dead {
             self.dead.fetch_sub(1, Ordering::AcqRel);
@@ -1003,6 +1067,28 @@ impl<K: Hash + Eq + Clone, C: Clock> Monitor<K, C> {
     /// ```
     pub fn rejected(&self) -> u64 {
         self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// How many heartbeats from forgotten peers were refused as replays: numbered at or below
+    /// the largest number the peer had sent before it was removed or expired (see
+    /// [`MonitorConfig::tombstones`]). They are returned as [`Arrival::Stale`] and create no
+    /// peer.
+    ///
+    /// ```
+    /// use accrual::monitor::{Monitor, MonitorConfig};
+    /// use accrual::{Arrival, ManualClock};
+    ///
+    /// let monitor = Monitor::with_clock(MonitorConfig::default(), ManualClock::default()).unwrap();
+    /// monitor.heartbeat_seq(&"a", 41).unwrap();
+    /// monitor.remove(&"a");
+    /// // A captured heartbeat, played again: refused, and "a" stays forgotten.
+    /// assert_eq!(monitor.heartbeat_seq(&"a", 41), Ok(Arrival::Stale));
+    /// assert_eq!((monitor.len(), monitor.replays()), (0, 1));
+    /// // A new number is "a" itself, back.
+    /// assert_eq!(monitor.heartbeat_seq(&"a", 42), Ok(Arrival::Accepted));
+    /// ```
+    pub fn replays(&self) -> u64 {
+        self.replays.load(Ordering::Relaxed)
     }
 
     /// The peers per shard, for checking that keys spread evenly.

@@ -78,5 +78,5 @@ mod service;
 pub mod wire;
 
 pub use clock::TokioClock;
-pub use net::{HeartbeatConfig, HeartbeatStats, Heartbeater, NetConfig, NetStats};
+pub use net::{HeartbeatConfig, HeartbeatStats, Heartbeater, MAX_FIRST_SEQ, NetConfig, NetStats};
 pub use service::{Event, Levels, RuntimeError, Service, ServiceConfig};

@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -21,7 +21,6 @@ use crate::detector::Arrival;
 use crate::monitor::{Monitor, MonitorError};
 use crate::time::{Clock, Nanos};
 
-use super::TokioClock;
 use super::service::{RuntimeError, Service, stopped};
 use super::wire::{Key, Kind, Message, WireError};
 
@@ -36,6 +35,7 @@ const DRAIN_MAX: usize = 4_096;
 /// | field | default | rule | meaning |
 /// |---|---|---|---|
 /// | `key` | none | 16 to 1024 bytes | the shared key: datagrams must carry its tag, and pongs and pings are tagged with it |
+/// | `max_clock_skew` | none | positive | a heartbeat whose timestamp is further than this from the monitor's wall clock is refused |
 /// | `id` | 0 | | this end's id in the pings it sends and the pongs it answers |
 /// | `probe_interval` | `1s` | positive, or none | how often every peer heard from (at the address its heartbeats come from) and every [`probe`](Service::probe) target is pinged; none: never |
 /// | `answer_pings` | true | | whether pings are answered |
@@ -51,6 +51,18 @@ const DRAIN_MAX: usize = 4_096;
 pub struct NetConfig {
     /// The shared key, if datagrams are authenticated.
     pub key: Option<Key>,
+    /// How far a heartbeat's timestamp (the sender's wall clock when it sent it) may be from
+    /// the monitor's wall clock when it is received, either way (none: not checked).
+    ///
+    /// A heartbeat further off is refused and counted in [`NetStats::untimely`]. This bounds
+    /// replays that sequence numbers cannot stop: after a restart without a snapshot, or once
+    /// a forgotten peer's tombstone is gone (see
+    /// [`MonitorConfig::tombstones`](crate::MonitorConfig::tombstones)), a recording is
+    /// refused once it is older than this. It needs a key (without one, anyone can write any
+    /// timestamp) and clocks kept in step, by NTP for example: set it well above their worst
+    /// disagreement plus the network's delay, say `30s`. Senders must put their wall clock in
+    /// the timestamp, as [`Heartbeater`] does.
+    pub max_clock_skew: Option<Nanos>,
     /// This end's id.
     pub id: u64,
     /// How often to probe each peer's round-trip time.
@@ -63,6 +75,7 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             key: None,
+            max_clock_skew: None,
             id: 0,
             probe_interval: Some(Nanos::from_secs(1)),
             answer_pings: true,
@@ -73,6 +86,9 @@ impl Default for NetConfig {
 impl NetConfig {
     /// Checks every rule (the key's were checked when it was made).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(w) = self.max_clock_skew {
+            check_positive_duration("runtime.max_clock_skew", w)?;
+        }
         if let Some(p) = self.probe_interval {
             check_positive_duration("runtime.probe_interval", p)?;
         }
@@ -81,7 +97,7 @@ impl NetConfig {
 }
 
 /// What the network side of a [`Service`] has seen: see [`Service::net_stats`]. Every datagram
-/// received is counted exactly once among `heartbeats`, `replayed`, `refused`, `pings`,
+/// received is counted exactly once among `heartbeats`, `replayed`, `untimely`, `refused`, `pings`,
 /// `pongs`, `stray_pongs`, `malformed`, `forged`, `untagged` and `unverifiable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct NetStats {
@@ -93,6 +109,10 @@ pub struct NetStats {
     /// accepted from their sender, or that were earlier than its latest: replays, duplicates
     /// and reordered datagrams, ignored.
     pub replayed: u64,
+    /// Heartbeats refused for a timestamp further than
+    /// [`NetConfig::max_clock_skew`] from the monitor's wall clock: old recordings, or a
+    /// sender whose clock is off.
+    pub untimely: u64,
     /// Heartbeats from new peers refused because the monitor was full.
     pub refused: u64,
     /// Pings received (answered if [`NetConfig::answer_pings`]).
@@ -144,6 +164,7 @@ counters!(Counters {
     received,
     heartbeats,
     replayed,
+    untimely,
     refused,
     pings,
     pongs,
@@ -395,6 +416,7 @@ impl<K: Hash + Eq + Clone, C: Clock> Endpoint<K, C> {
         };
         let now = self.monitor.now();
         match m.kind {
+            Kind::Heartbeat if !self.timely(m.timestamp) => bump(&c.untimely),
             Kind::Heartbeat => {
                 match self
                     .monitor
@@ -440,6 +462,15 @@ impl<K: Hash + Eq + Clone, C: Clock> Endpoint<K, C> {
                 _ => bump(&c.stray_pongs),
             },
         }
+    }
+
+    /// Whether a heartbeat stamped `sent` on its sender's wall clock is within
+    /// [`NetConfig::max_clock_skew`] of this host's wall clock.
+    fn timely(&self, sent: Nanos) -> bool {
+        self.config.max_clock_skew.is_none_or(|skew| {
+            let now = wall_clock().as_nanos();
+            now.abs_diff(sent.as_nanos()) <= skew.as_nanos()
+        })
     }
 
     fn send(&self, m: &Message, to: SocketAddr) {
@@ -537,12 +568,19 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// | `to` | (required) | | the monitor's address |
 /// | `interval` | `100ms` | positive | how often a heartbeat is sent |
 /// | `key` | none | | the shared key |
-/// | `first_seq` | the wall clock in ns | | the first heartbeat's sequence number; each next one adds one |
+/// | `first_seq` | the wall clock in ns | at most 2^63 − 1 | the first heartbeat's sequence number; each next one adds one |
 /// | `answer_pings` | true | | whether pings are answered with pongs |
 ///
 /// Sequence numbers start from the wall clock so that a restarted peer continues above the
 /// numbers it sent before (the monitor ignores numbers not above the last it accepted, which
-/// is what stops replays); set `first_seq` to number from a counter of your own.
+/// is what stops replays); set `first_seq` to number from a counter of your own. Numbers never
+/// wrap: a `first_seq` above [`MAX_FIRST_SEQ`] is refused, which leaves 2^63 heartbeats
+/// (292 years at one a nanosecond), and a heartbeater that used up the last number
+/// stops sending (see [`HeartbeatStats::exhausted`]). The wall clock's default, about 2^60.6
+/// in 2026, stays below the limit until the year 2262.
+///
+/// Each heartbeat's timestamp is the sender's wall clock, in ns since the Unix epoch, for
+/// [`NetConfig::max_clock_skew`].
 ///
 /// ```
 /// use accrual::runtime::HeartbeatConfig;
@@ -582,9 +620,41 @@ impl HeartbeatConfig {
     }
 
     /// Checks every rule.
+    ///
+    /// ```
+    /// use accrual::runtime::{HeartbeatConfig, MAX_FIRST_SEQ};
+    /// use accrual::ConfigError;
+    ///
+    /// let mut cfg = HeartbeatConfig::new(7, "127.0.0.1:9000".parse().unwrap());
+    /// cfg.first_seq = Some(MAX_FIRST_SEQ + 1);
+    /// assert!(matches!(cfg.validate(), Err(ConfigError::OutOfRange { field: "runtime.first_seq", .. })));
+    /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_positive_duration("runtime.interval", self.interval)
+        check_positive_duration("runtime.interval", self.interval)?;
+        if let Some(first) = self.first_seq
+            && first > MAX_FIRST_SEQ
+        {
+            return Err(ConfigError::OutOfRange {
+                field: "runtime.first_seq",
+                value: first as f64,
+                min: 0.0,
+                max: MAX_FIRST_SEQ as f64,
+            });
+        }
+        Ok(())
     }
+}
+
+/// The largest [`HeartbeatConfig::first_seq`]: `u64::MAX / 2`, which leaves at least 2^63
+/// sequence numbers.
+pub const MAX_FIRST_SEQ: u64 = u64::MAX / 2;
+
+/// The wall clock in ns since the Unix epoch (0 before it).
+fn wall_clock() -> Nanos {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(Nanos::from_duration)
+        .unwrap_or(Nanos::ZERO)
 }
 
 /// What a [`Heartbeater`] has done.
@@ -599,6 +669,10 @@ pub struct HeartbeatStats {
     pub rejected: u64,
     /// Sends and receives that failed.
     pub io_errors: u64,
+    /// Whether the sequence numbers ran out: the last one, `u64::MAX`, was used, and no more
+    /// heartbeats are sent (pings are still answered). Start a new heartbeater with a lower
+    /// [`first_seq`](HeartbeatConfig::first_seq).
+    pub exhausted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -607,6 +681,7 @@ struct BeatCounters {
     pongs: AtomicU64,
     rejected: AtomicU64,
     io_errors: AtomicU64,
+    exhausted: AtomicBool,
 }
 
 /// A peer's side: sends a heartbeat every [`interval`](HeartbeatConfig::interval) to the
@@ -653,12 +728,9 @@ impl Heartbeater {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| RuntimeError::NoRuntime)?;
         let counters = Arc::new(BeatCounters::default());
         let (shutdown, stop) = watch::channel(false);
-        let first = config.first_seq.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| Nanos::from_duration(d).as_nanos())
-                .unwrap_or(0)
-        });
+        let first = config
+            .first_seq
+            .unwrap_or_else(|| wall_clock().as_nanos().min(MAX_FIRST_SEQ));
         let task = runtime.spawn(beat(socket, config, first, counters.clone(), stop));
         Ok(Heartbeater {
             counters,
@@ -675,6 +747,7 @@ impl Heartbeater {
             pongs: c.pongs.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             io_errors: c.io_errors.load(Ordering::Relaxed),
+            exhausted: c.exhausted.load(Ordering::Relaxed),
         }
     }
 
@@ -703,9 +776,9 @@ async fn beat(
     c: Arc<BeatCounters>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let clock = TokioClock::new();
     let key = config.key.as_ref();
-    let mut seq = first;
+    // The next number to send; none once `u64::MAX` was sent.
+    let mut seq = Some(first);
     let mut ticks = tokio::time::interval(config.interval.as_duration());
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut buf = vec![0u8; RECV_BUFFER];
@@ -713,12 +786,16 @@ async fn beat(
         tokio::select! {
             biased;
             _ = stopped(&mut stop) => break,
-            _ = ticks.tick() => {
-                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq, timestamp: clock.now() };
-                seq = seq.wrapping_add(1);
+            _ = ticks.tick(), if seq.is_some() => {
+                let Some(n) = seq else { continue };
+                let m = Message { kind: Kind::Heartbeat, sender: config.id, seq: n, timestamp: wall_clock() };
+                seq = n.checked_add(1);
                 match socket.send_to(m.encode(key).as_bytes(), config.to).await {
                     Ok(_) => bump(&c.sent),
                     Err(_) => bump(&c.io_errors),
+                }
+                if seq.is_none() {
+                    c.exhausted.store(true, Ordering::Relaxed);
                 }
             }
             r = socket.recv_from(&mut buf) => match r {
@@ -739,5 +816,47 @@ async fn beat(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Started two numbers short of the end (which `HeartbeatConfig::validate` refuses), the
+    /// heartbeater sends the last two and then stops, instead of wrapping to 0.
+    #[test]
+    fn sequence_numbers_never_wrap() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let monitor = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let mut cfg = HeartbeatConfig::new(1, monitor.local_addr().unwrap());
+            cfg.interval = Nanos::from_millis(1);
+            let counters = Arc::new(BeatCounters::default());
+            let (_stop, stop) = watch::channel(false);
+            let task = tokio::spawn(beat(socket, cfg, u64::MAX - 1, counters.clone(), stop));
+            let mut buf = [0u8; 64];
+            let mut seqs = Vec::new();
+            while seqs.len() < 2 {
+                let (n, _) = monitor.recv_from(&mut buf).await.unwrap();
+                seqs.push(Message::decode(&buf[..n], None).unwrap().seq);
+            }
+            assert_eq!(seqs, [u64::MAX - 1, u64::MAX]);
+            // Give a wrapping heartbeater time for a few more; a correct one has stopped.
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                if let Ok((n, _)) = monitor.try_recv_from(&mut buf) {
+                    let m = Message::decode(&buf[..n], None).unwrap();
+                    panic!("a heartbeat after the last number: seq {}", m.seq);
+                }
+            }
+            assert_eq!(counters.sent.load(Ordering::Relaxed), 2);
+            assert!(counters.exhausted.load(Ordering::Relaxed));
+            task.abort();
+        });
     }
 }

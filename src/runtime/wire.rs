@@ -10,15 +10,23 @@
 //! | 2 | flags | bit 0: a tag follows; the other bits must be zero |
 //! | 3..11 | sender | the sender's id, `u64` |
 //! | 11..19 | sequence | heartbeats: the sender's count, increasing by one per heartbeat; pings: the prober's count; pongs: the ping's, echoed |
-//! | 19..27 | timestamp | ns on the sender's monotonic clock when sent; pongs echo the ping's |
+//! | 19..27 | timestamp | heartbeats: ns since the Unix epoch on the sender's wall clock when sent; pings: ns on the prober's own clock; pongs echo the ping's |
 //! | 27..43 | tag | with flag bit 0 only: HMAC-SHA-256 of bytes 0..27 under the shared key, its first 16 bytes |
 //!
 //! A datagram is [`HEADER_LEN`] (27) bytes, or [`TAGGED_LEN`] (43) with a tag; any other
 //! length is refused. The tag covers every field, so a forger without the key can neither make
-//! a heartbeat nor change one (its sender, its sequence number, its kind); a replayed genuine
-//! datagram is refused by its sequence number, which must be above the last accepted from that
-//! sender (the monitor's stale count, see [`Monitor::heartbeat_at`](crate::Monitor::heartbeat_at)).
-//! Tags are compared in constant time.
+//! a heartbeat nor change one (its sender, its sequence number, its kind, its timestamp); a
+//! replayed genuine datagram is refused by its sequence number, which must be above the last
+//! accepted from that sender (the monitor's stale count, see
+//! [`Monitor::heartbeat_at`](crate::Monitor::heartbeat_at)), or above the last accepted before
+//! the monitor forgot it ([`MonitorConfig::tombstones`](crate::MonitorConfig::tombstones)); and,
+//! with [`NetConfig::max_clock_skew`](super::NetConfig::max_clock_skew), by its timestamp once
+//! it is older than that. Tags are compared in constant time. What remains possible is in
+//! `docs/runtime.md`, "Replays".
+//!
+//! A heartbeat's timestamp was the sender's monotonic clock before it was its wall clock; the
+//! version did not change, since no receiver read it: a monitor that sets `max_clock_skew`
+//! refuses heartbeats from such older senders.
 //!
 //! Decoding reads a borrowed slice and never allocates; it never panics, whatever the bytes.
 //!
@@ -100,7 +108,8 @@ pub struct Message {
     pub sender: u64,
     /// Its sequence number (for a pong, the ping's).
     pub seq: u64,
-    /// The sender's clock when it was sent (for a pong, the ping's).
+    /// The sender's clock when it was sent: for a heartbeat its wall clock, in ns since the
+    /// Unix epoch (for a pong, the ping's).
     pub timestamp: Nanos,
 }
 
