@@ -167,7 +167,8 @@ impl HistogramConfig {
     /// assert!((97_000..98_000).contains(&bytes), "{bytes}");
     /// ```
     pub fn heap_bytes(&self) -> u64 {
-        let one = HDR_HEADER_BYTES + 4 * self.buckets();
+        // A vector of counters grown from empty holds at least four.
+        let one = HDR_HEADER_BYTES + 4 * self.buckets().max(4);
         one.saturating_mul(self.sub_windows as u64 + 1)
     }
 
