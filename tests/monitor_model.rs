@@ -333,15 +333,26 @@ impl Model {
         Ok(arrival)
     }
 
-    fn rtt(&mut self, k: u8, now: Nanos) -> Result<&mut TimeoutEstimator, MonitorError> {
+    /// The peer's estimator, built on first use from the last instant the peer was heard
+    /// from (its creation, for a new one); `heard`: a reply, which counts as hearing from it
+    /// (a timeout does not).
+    fn rtt(
+        &mut self,
+        k: u8,
+        now: Nanos,
+        heard: bool,
+    ) -> Result<&mut TimeoutEstimator, MonitorError> {
         let timeout = self.cfg.timeout.clone();
         let p = self.peer(k)?;
+        let last = p.heard().unwrap_or(now);
         let rtt = p.rtt.get_or_insert_with(|| {
             let e = TimeoutEstimator::new(timeout).unwrap();
             let cold = e.clone().timeout(now);
-            (e, now, cold)
+            (e, last, cold)
         });
-        rtt.1 = rtt.1.max(now);
+        if heard {
+            rtt.1 = rtt.1.max(now);
+        }
         Ok(&mut rtt.0)
     }
 
@@ -350,9 +361,10 @@ impl Model {
         &mut self,
         k: u8,
         now: Nanos,
+        heard: bool,
         learn: impl FnOnce(&mut TimeoutEstimator),
     ) -> Result<(), MonitorError> {
-        learn(self.rtt(k, now)?);
+        learn(self.rtt(k, now, heard)?);
         let r = self.peers.get_mut(&k).and_then(|p| p.rtt.as_mut()).unwrap();
         r.2 = r.0.timeout(now);
         Ok(())
@@ -581,13 +593,13 @@ fn run(cfg: MonitorConfig, ops: Vec<Op>) {
             Op::Rtt(k, ms) => {
                 let rtt = Nanos::from_millis(ms);
                 let got = m.record_rtt(&k, rtt);
-                let want = model.sample(k, now, |e| e.record(rtt, now));
+                let want = model.sample(k, now, true, |e| e.record(rtt, now));
                 assert_eq!(got, want);
             }
             Op::Timeout(k, ms) => {
                 let waited = Nanos::from_millis(ms);
                 let got = m.record_timeout(&k, waited);
-                let want = model.sample(k, now, |e| e.record_timeout(waited, now));
+                let want = model.sample(k, now, false, |e| e.record_timeout(waited, now));
                 assert_eq!(got, want);
             }
             Op::Remove(k) => {
