@@ -8,10 +8,12 @@ use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
+use crate::detector::AnyDetector;
 use crate::monitor::Monitor;
 use crate::monitor::config::MonitorConfig;
+use crate::monitor::peer;
 use crate::monitor::peer::Slot;
-use crate::snapshot::{Snapshot, SnapshotError, Versioned, v1};
+use crate::snapshot::{MAX_TAKEN_AT, Snapshot, SnapshotError, Versioned, v1};
 use crate::suspicion::Level;
 use crate::time::{Clock, Nanos};
 
@@ -39,10 +41,10 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
             .flat_map(|s| s.iter())
             .map(|(k, slot)| v1::Peer {
                 peer: k.clone(),
-                detector: slot.detector.clone(),
+                detector: v1::Detector::from(&slot.detector),
                 level: slot.level,
                 since: slot.since(),
-                rtt: slot.rtt.as_deref().cloned(),
+                rtt: slot.rtt.as_deref().map(v1::Rtt::from),
             })
             .collect();
         drop(guards);
@@ -58,8 +60,11 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
     }
 
     /// A new monitor holding the snapshot's peers, reading `clock`, after checking `config`
-    /// and the snapshot: its checksum, that its detector and timeout configurations are
-    /// `config`'s, that its peers fit `max_peers`, and each peer's state. The new monitor's
+    /// and the snapshot: its checksum, that it was taken no later than
+    /// [`MAX_TAKEN_AT`](crate::snapshot::MAX_TAKEN_AT), that its detector and timeout
+    /// configurations are `config`'s, that its peers fit `max_peers`, and each peer's
+    /// configurations, all as parsed plain data; only then is each peer's state built, and
+    /// checked. Nothing is allocated from a snapshot's claims beyond what `config` allows. The new monitor's
     /// time line continues the snapshot's ([`Monitor::now`] starts at
     /// [`Snapshot::taken_at`]), so every peer has the same φ, deadline and request timeout it
     /// had when the snapshot was taken, and the time the host spent restarting does not count
@@ -86,11 +91,27 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
         snapshot: Snapshot<K>,
     ) -> Result<Self, SnapshotError> {
         let Versioned::V1(s) = snapshot.inner;
+        // Before the checksum: the earlier model wrote fields this version reads and ignores,
+        // so its checksum no longer verifies, and the reason to give is the model.
+        if let Some(index) = s.peers.iter().position(|p| p.detector.is_earlier_model()) {
+            return Err(SnapshotError::InvalidState {
+                index,
+                problem: "adaptive: taken by a version before the survival was kept (no `surv`): \
+                          its peers ran the earlier lateness model, which this version cannot \
+                          restore"
+                    .to_owned(),
+            });
+        }
         let computed = s.sum()?;
         if computed != s.checksum {
             return Err(SnapshotError::Corrupted {
                 stored: s.checksum,
                 computed,
+            });
+        }
+        if s.taken_at > MAX_TAKEN_AT {
+            return Err(SnapshotError::TakenTooLate {
+                taken_at: s.taken_at,
             });
         }
         let mut m = Monitor::with_clock(config, clock).map_err(SnapshotError::Config)?;
@@ -115,15 +136,19 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
             if !p.detector.runs(&s.detector) {
                 return invalid("its detector differs from the snapshot's configuration");
             }
-            if p.rtt
-                .as_ref()
-                .is_some_and(|r| r.estimator.config() != &s.timeout)
-            {
+            if p.rtt.as_ref().is_some_and(|r| !r.runs(&s.timeout)) {
                 return invalid("its timeout estimator differs from the snapshot's configuration");
             }
             if (p.level == Level::Unknown) != p.since.is_none() {
                 return invalid("its level and the instant it was entered disagree");
             }
+            // Only now, its configurations being the monitor's, is anything built from it.
+            let state = |e: v1::Invalid| SnapshotError::InvalidState {
+                index,
+                problem: e.to_string(),
+            };
+            let detector = AnyDetector::try_from(p.detector).map_err(state)?;
+            let rtt = p.rtt.map(peer::Rtt::try_from).transpose().map_err(state)?;
             let (h, shard) = m.locate(&p.peer);
             let mut shard = shard.write();
             if shard.get(h, &p.peer).is_some() {
@@ -137,8 +162,8 @@ impl<K: Hash + Eq + Clone + Serialize, C: Clock> Monitor<K, C> {
                 h,
                 p.peer,
                 Slot {
-                    detector: p.detector,
-                    rtt: p.rtt.map(Box::new),
+                    detector,
+                    rtt: rtt.map(Box::new),
                     since: p.since.unwrap_or(Nanos::ZERO),
                     level: p.level,
                 },
@@ -191,8 +216,8 @@ mod tests {
             "{err}"
         );
         let err = forge(|v| {
-            v.peers[2].detector =
-                AnyDetector::new(&DetectorConfig::Fixed(FixedConfig::default())).unwrap();
+            let fixed = AnyDetector::new(&DetectorConfig::Fixed(FixedConfig::default())).unwrap();
+            v.peers[2].detector = v1::Detector::from(&fixed);
         })
         .unwrap_err();
         assert!(

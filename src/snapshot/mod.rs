@@ -68,10 +68,12 @@
 //! write it, and back to the runtime type, checking every rule on the way, to read it. The
 //! runtime types' `Serialize` and `Deserialize` do nothing but go through them, so a runtime
 //! type can change its fields freely: only its conversions change with it, and version 1 does
-//! not. The document and its peers hold the runtime values themselves, so that a snapshot is
-//! checked whole when it is parsed: a peer's detector is an [`AnyDetector`](crate::AnyDetector),
-//! whose serde names the kinds (from the one list in `detector/any.rs`), each kind's state then
-//! being its `v1` type, and its estimator is the monitor's own, written as a `v1::Rtt`.
+//! not. The document and its peers hold plain data only: a peer's detector is a `v1::Detector`,
+//! tagged with the kind's name as [`AnyDetector`](crate::AnyDetector)'s serde tags it, and its
+//! estimator a `v1::Rtt`. Nothing is built while a snapshot is parsed: [`Monitor::from_snapshot`]
+//! first checks the checksum, then each peer's configurations against the restoring monitor's
+//! (so that no claimed size is allocated unless the monitor's own configuration allows it),
+//! and only then builds each state, checking every rule on the way.
 //!
 //! # Versions
 //!
@@ -87,8 +89,7 @@
 //!    [`SNAPSHOT_VERSION`] and [`SNAPSHOT_FORMAT`] raised to it;
 //! 3. version 1 keeps reading: its types and their conversions to the runtime types stay, and
 //!    [`Monitor::from_snapshot`] restores either version. (Version 1's peers hold their
-//!    detector as an `AnyDetector`, whose serde is then version 2's: version 1 takes an enum of
-//!    its own, of the same kind names and its own detector types.)
+//!    detector as a `v1::Detector`, an enum of the same kind names and version 1's types.)
 //!
 //! A build reading a version it does not know fails with serde's `unknown variant` error, naming
 //! the versions it knows.
@@ -256,9 +257,27 @@ pub enum SnapshotError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A peer's learned state breaks a rule its detector or estimator obeys (checked after its
+    /// configuration matched the monitor's, before the state is built).
+    InvalidState {
+        /// Its position in the snapshot.
+        index: usize,
+        /// The rule it breaks.
+        problem: String,
+    },
+    /// The snapshot was taken at an instant so late that the restored monitor's time would
+    /// stop: at most [`MAX_TAKEN_AT`] (2^62 ns, about 146 years of the monitor's time line).
+    TakenTooLate {
+        /// The snapshot's instant.
+        taken_at: Nanos,
+    },
     /// A key or a state refused to serialise while the snapshot was taken.
     Unserializable(String),
 }
+
+/// The latest [`Snapshot::taken_at`] a monitor restores from: 2^62 ns, leaving the restored
+/// time line room for more than a century.
+pub const MAX_TAKEN_AT: Nanos = Nanos(1 << 62);
 
 impl fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -286,6 +305,13 @@ impl fmt::Display for SnapshotError {
             SnapshotError::InvalidPeer { index, problem } => {
                 write!(f, "peer {index} of the snapshot is invalid: {problem}")
             }
+            SnapshotError::InvalidState { index, problem } => {
+                write!(f, "peer {index} of the snapshot is invalid: {problem}")
+            }
+            SnapshotError::TakenTooLate { taken_at } => write!(
+                f,
+                "snapshot taken at {taken_at}, later than {MAX_TAKEN_AT}: the restored monitor's time would stop"
+            ),
             SnapshotError::Unserializable(e) => write!(f, "cannot serialise the snapshot: {e}"),
         }
     }

@@ -82,10 +82,92 @@ pub(crate) struct Document<K> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Peer<K> {
     pub(crate) peer: K,
-    pub(crate) detector: AnyDetector,
+    pub(crate) detector: Detector,
     pub(crate) level: Level,
     pub(crate) since: Option<Nanos>,
-    pub(crate) rtt: Option<peer::Rtt>,
+    pub(crate) rtt: Option<Rtt>,
+}
+
+/// A peer's detector as plain data, tagged with its kind as [`AnyDetector`]'s serde tags it
+/// (the same names, each kind's state its `v1` type): nothing is built from it while it is
+/// parsed, so a snapshot's claims (a histogram's size, a window's capacity) are compared with
+/// the restoring monitor's configuration before anything is allocated from them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Detector {
+    Fixed(Fixed),
+    PhiNormal(PhiNormal),
+    PhiExponential(PhiExponential),
+    Chen(Chen),
+    Empirical(Empirical),
+    Adaptive(Adaptive),
+}
+
+impl Detector {
+    /// Whether this state was learned under `config` (compared as plain data).
+    pub(crate) fn runs(&self, config: &DetectorConfig) -> bool {
+        match (self, config) {
+            (Detector::Fixed(o), DetectorConfig::Fixed(c)) => &o.config == c,
+            (Detector::PhiNormal(o), DetectorConfig::PhiNormal(c)) => &o.config == c,
+            (Detector::PhiExponential(o), DetectorConfig::PhiExponential(c)) => &o.config == c,
+            (Detector::Chen(o), DetectorConfig::Chen(c)) => &o.config == c,
+            (Detector::Empirical(o), DetectorConfig::Empirical(c)) => {
+                &o.config == c && o.histogram.config == c.histogram
+            }
+            (Detector::Adaptive(o), DetectorConfig::Adaptive(c)) => &o.config == c,
+            _ => false,
+        }
+    }
+
+    /// Whether this is an [`Adaptive`] of the earlier lateness model, which no version after
+    /// it restores.
+    pub(crate) fn is_earlier_model(&self) -> bool {
+        matches!(self, Detector::Adaptive(o) if o.surv.is_none())
+    }
+}
+
+impl From<&AnyDetector> for Detector {
+    fn from(d: &AnyDetector) -> Self {
+        match d {
+            AnyDetector::Fixed(d) => Detector::Fixed(d.into()),
+            AnyDetector::PhiNormal(d) => Detector::PhiNormal((&**d).into()),
+            AnyDetector::PhiExponential(d) => Detector::PhiExponential((&**d).into()),
+            AnyDetector::Chen(d) => Detector::Chen((&**d).into()),
+            AnyDetector::Empirical(d) => Detector::Empirical((&**d).into()),
+            AnyDetector::Adaptive(d) => Detector::Adaptive((&**d).into()),
+        }
+    }
+}
+
+impl TryFrom<Detector> for AnyDetector {
+    type Error = Invalid;
+
+    fn try_from(d: Detector) -> Result<Self, Invalid> {
+        Ok(match d {
+            Detector::Fixed(o) => AnyDetector::Fixed(o.try_into()?),
+            Detector::PhiNormal(o) => {
+                AnyDetector::PhiNormal(Box::new(detector::PhiNormal::try_from(o)?))
+            }
+            Detector::PhiExponential(o) => {
+                AnyDetector::PhiExponential(Box::new(detector::PhiExponential::try_from(o)?))
+            }
+            Detector::Chen(o) => AnyDetector::Chen(Box::new(detector::Chen::try_from(o)?)),
+            Detector::Empirical(o) => {
+                AnyDetector::Empirical(Box::new(detector::Empirical::try_from(o)?))
+            }
+            Detector::Adaptive(o) => {
+                AnyDetector::Adaptive(Box::new(detector::Adaptive::try_from(o)?))
+            }
+        })
+    }
+}
+
+impl Rtt {
+    /// Whether this estimator was learned under `config` (compared as plain data, its
+    /// histogram's configuration included).
+    pub(crate) fn runs(&self, config: &TimeoutConfig) -> bool {
+        &self.estimator.config == config && self.estimator.histogram.config == config.histogram
+    }
 }
 
 /// What the checksum covers, in this order.
